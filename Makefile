@@ -1,0 +1,40 @@
+# The course's top-level Makefile. Each lab also builds alone:
+#   make -C solutions/01-unix-stream
+#
+#   make                   build every lab, solutions/ and labs/
+#   make tour [LAB=03]     run each lab (or one) once, narrated, with ss
+#   make test              build, then run every test against solutions/
+#   make check LAB=01      build labs/01-*, run its tests against it
+#   make labs [TODO=N]     regenerate labs/ from solutions/ (steps < N solved)
+#   make clean
+#
+# CC=clang and SANITIZE=1 are passed down to every lab.
+
+SOLUTIONS := $(sort $(wildcard solutions/[0-9][0-9]-*))
+SKELETONS := $(sort $(wildcard labs/[0-9][0-9]-*))
+# Test files run in parallel when GNU parallel is there (bats --jobs needs it).
+JOBS      ?= $(if $(shell command -v parallel 2>/dev/null),2,1)
+BATS      ?= bats
+BATSFLAGS ?= $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS) --no-parallelize-within-files)
+
+all: $(SOLUTIONS) $(SKELETONS)
+
+$(SOLUTIONS) $(SKELETONS):
+	@$(MAKE) --no-print-directory -s -C $@
+
+test: $(SOLUTIONS)
+	$(BATS) $(BATSFLAGS) tests/
+
+check:
+	@tests/check.sh "$(LAB)"
+
+tour: all
+	@tests/tour.sh $(LAB)
+
+labs:
+	tests/mklabs.sh $(TODO)
+
+clean:
+	@for d in $(SOLUTIONS) $(SKELETONS); do $(MAKE) --no-print-directory -s -C $$d clean; done
+
+.PHONY: all test check tour labs clean $(SOLUTIONS) $(SKELETONS)

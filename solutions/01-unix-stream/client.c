@@ -1,0 +1,114 @@
+/* client.c - lab 01: a Unix-domain stream client.
+ *
+ *   ./client [PATH] < input > output      PATH defaults to /tmp/lab01.sock
+ *
+ * socket() -> connect() -> copy stdin to the socket and the socket to stdout
+ * -> shutdown(SHUT_WR) at the end of stdin -> read until the server closes.
+ * See unix(7), connect(2), shutdown(2), poll(2).
+ */
+#include "lab.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: client [PATH] < input > output\n"
+    "  Sends standard input to the upper-case echo server at the Unix\n"
+    "  stream socket PATH (default " DEFAULT_PATH ") and writes the\n"
+    "  replies to standard output.\n";
+
+int main(int argc, char *argv[])
+{
+    prog = "client";
+    struct sockaddr_un addr;
+    static char out[BUF_SIZE], in[BUF_SIZE];
+    size_t pending = 0, off = 0;   /* bytes of out[] not yet sent */
+    int stdin_done = 0, fd = -1, rc = -1;
+
+    parse_args(argc, argv, usage, &addr, NULL);
+    signal(SIGPIPE, SIG_IGN);   /* a vanished server gives EPIPE, not death */
+
+    /* TODO 5: Create a stream socket (AF_UNIX, SOCK_STREAM) into fd and
+     * connect(2) it to addr; keep connect's result in rc. */
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd == -1)
+        fail("socket");
+    say("socket(AF_UNIX, SOCK_STREAM) = fd %d", fd);
+    rc = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+    /* END TODO 5 */
+    if (rc == -1)
+        fail("connect %s", addr.sun_path);   /* ENOENT: no file; ECONNREFUSED: nobody listens */
+    say("connect(\"%s\") = 0", addr.sun_path);
+
+    /* We must never block writing while the server is blocked writing its
+     * replies to us: both buffers would fill and neither side would read
+     * again. So the socket is non-blocking and poll(2) says when to move. */
+    if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+        fail("fcntl");
+
+    for (;;) {
+        struct pollfd p[2] = {
+            { .fd = (stdin_done || pending) ? -1 : 0, .events = POLLIN },
+            { .fd = fd, .events = POLLIN | (pending ? POLLOUT : 0) },
+        };
+        if (poll(p, 2, -1) == -1) {
+            if (errno == EINTR)
+                continue;
+            fail("poll");
+        }
+        if (p[0].revents) {                      /* more input to send */
+            ssize_t n = read(0, out, sizeof out);
+            if (n == -1 && errno != EINTR)
+                fail("read stdin");
+            if (n > 0) {
+                pending = (size_t)n;
+                off = 0;
+            }
+            if (n == 0) {
+                /* TODO 6: Standard input is over. Tell the server with
+                 * shutdown(2), closing our sending direction only: we
+                 * still have replies to read. Keep the result in rc. */
+                rc = shutdown(fd, SHUT_WR);
+                /* END TODO 6 */
+                if (rc == -1)
+                    fail("shutdown");
+                say("shutdown(SHUT_WR) = 0");
+                stdin_done = 1;
+            }
+        }
+        if (pending && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            ssize_t w = write(fd, out + off, pending);
+            if (w == -1 && errno != EAGAIN && errno != EINTR)
+                fail("write");
+            if (w > 0) {
+                say("write() = %zd bytes%s", w, (size_t)w < pending ? " (partial)" : "");
+                off += (size_t)w;
+                pending -= (size_t)w;
+            }
+        }
+        if (p[1].revents & (POLLIN | POLLERR | POLLHUP)) {
+            ssize_t n = read(fd, in, sizeof in);
+            if (n == -1 && errno != EAGAIN && errno != EINTR)
+                fail("read");
+            if (n == 0) {
+                say("read() = 0: server closed");
+                break;
+            }
+            if (n > 0) {
+                say("read() = %zd bytes", n);
+                if (write_all(1, in, (size_t)n) == -1)
+                    fail("write stdout");
+            }
+        }
+    }
+    if (!stdin_done || pending)
+        failx("the server closed the connection before all input was sent");
+    close(fd);
+    return 0;
+}

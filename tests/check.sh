@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# tests/check.sh LAB - build the student's labs/LAB and run its tests on it
+# (`make check LAB=01`; LAB may be 1, 01 or 01-unix-stream). When tests
+# fail, say which TODO steps they are about, and where those steps are.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+want=${1:-}
+if [ -z "$want" ]; then
+    echo "usage: make check LAB=NN   (one of: $(cd labs && echo [0-9][0-9]-*))" >&2
+    exit 2
+fi
+case $want in
+[0-9]) want=0$want ;;
+esac
+lab=$(cd labs && for d in [0-9][0-9]-*; do case $d in "$want" | "$want"-*) echo "$d" ;; esac; done)
+if [ -z "$lab" ] || [ ! -f "tests/$lab.bats" ]; then
+    echo "check: no lab '$1' (labs: $(cd labs && echo [0-9][0-9]-*))" >&2
+    exit 2
+fi
+
+make --no-print-directory -C "labs/$lab" || {
+    echo "check: labs/$lab does not build; fix the compiler's first error above." >&2
+    exit 1
+}
+report=$(mktemp -d /tmp/check.XXXXXX)
+trap 'rm -rf "$report"' EXIT
+TREE=labs bats --report-formatter tap --output "$report" "tests/$lab.bats"
+status=$?
+[ "$status" -eq 0 ] && { echo "check: labs/$lab passes all its tests."; exit 0; }
+
+steps=$(sed -nE 's/^not ok [0-9]+ \[step ([0-9]+)\].*/\1/p' "$report/report.tap" | sort -un)
+echo
+if [ -n "$steps" ]; then
+    echo "check: the failing tests are about these TODO steps of labs/$lab:"
+    for s in $steps; do
+        where=$(grep -nE "TODO $s:" "labs/$lab"/*.c | head -n 1 | cut -d: -f1,2)
+        what=$(grep -hE "TODO $s:" "labs/$lab"/*.c | head -n 1 | sed -E 's/.*TODO [0-9]+: *//; s/ *\*\/ *$//')
+        echo "  step $s  ($where)  $what"
+    done
+    echo "The lesson, step by step: labs/$lab/README.md"
+else
+    echo "check: some tests of labs/$lab fail; their messages are above."
+fi
+exit 1

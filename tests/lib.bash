@@ -1,0 +1,145 @@
+# tests/lib.bash - the harness shared by every tests/NN-*.bats file and by
+# tests/tour.sh. Load it from a .bats file with `load lib`.
+#
+# Conventions (see README.md, "Conventions"):
+#   TREE=solutions (default) or TREE=labs picks which copy of a lab runs.
+#   Every test gets a short private directory $T under /tmp (sun_path holds
+#   108 bytes; bats' own temporary paths can be longer than that).
+#   Background programs start through `spawn`: fd 3 closed (or bats waits for
+#   them), output in $T/NAME.out and $T/NAME.err, stopped in teardown even
+#   when the test failed.
+#   Nothing waits a fixed time: `wait_until` polls a condition, bounded by
+#   $WAIT_LIMIT seconds.
+#   `note` prints an observation as a "# " line on fd 3, so a run reads as
+#   a lesson.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TREE=${TREE:-solutions}
+WAIT_LIMIT=${WAIT_LIMIT:-10}   # seconds any single wait may last
+POLL_INTERVAL=0.01             # seconds between two looks at a condition
+
+# lab_setup NN-topic: sets LAB (the lab's directory) and T (the temp dir).
+lab_setup() {
+    LAB="$ROOT/$TREE/$1"
+    if [ ! -x "$LAB/server" ] || [ ! -x "$LAB/client" ]; then
+        echo "$LAB is not built: run 'make -C $LAB'" >&2
+        return 1
+    fi
+    T=$(mktemp -d /tmp/sk.XXXXXX)
+    : >"$T/pids"
+}
+
+lab_teardown() {
+    [ -n "${T:-}" ] && [ -d "$T" ] || return 0
+    local pid
+    for pid in $(cat "$T/pids"); do
+        kill -CONT "$pid" 2>/dev/null
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in $(cat "$T/pids"); do
+        wait_gone "$pid" 2 || kill -KILL "$pid" 2>/dev/null
+    done
+    # A failed test shows what the programs said.
+    if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+        local f
+        for f in "$T"/*.out "$T"/*.err; do
+            [ -s "$f" ] || continue
+            echo "--- ${f##*/} (last 20 lines)"
+            tail -n 20 "$f"
+        done >&2
+    fi
+    rm -rf "$T"
+}
+
+# note TEXT...: one observation, printed with the test's output.
+note() {
+    printf '# %s\n' "$*" >&3
+}
+
+# note_lines PREFIX < lines: each line of input as an observation.
+note_lines() {
+    local line
+    while IFS= read -r line; do
+        note "$1$line"
+    done
+}
+
+# wait_until COMMAND...: run COMMAND until it succeeds, at most WAIT_LIMIT s.
+wait_until() {
+    local deadline=$((SECONDS + WAIT_LIMIT))
+    until "$@"; do
+        if [ "$SECONDS" -gt "$deadline" ]; then
+            echo "gave up after ${WAIT_LIMIT}s waiting for: $*" >&2
+            return 1
+        fi
+        sleep "$POLL_INTERVAL"
+    done
+}
+
+# has_line FILE REGEX: FILE exists and a line matches the extended REGEX.
+has_line() {
+    [ -f "$1" ] && grep -qE -- "$2" "$1"
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
+}
+
+gone() { ! alive "$1"; }
+
+# wait_gone PID [SECONDS]: wait for PID to exit.
+wait_gone() {
+    local WAIT_LIMIT=${2:-$WAIT_LIMIT}
+    wait_until gone "$1" 2>/dev/null
+}
+
+# spawn NAME COMMAND...: run COMMAND in the background, fd 3 closed, output
+# in $T/NAME.out and $T/NAME.err. Sets PID. Stopped by lab_teardown.
+# Standard input comes from $T/NAME.in when that file or FIFO exists.
+spawn() {
+    local name=$1 in=/dev/null
+    shift
+    [ -e "$T/$name.in" ] && in="$T/$name.in"
+    "$@" <"$in" >"$T/$name.out" 2>"$T/$name.err" 3>&- &
+    PID=$!
+    echo "$PID" >>"$T/pids"
+}
+
+# start_server ARGS...: spawn "$LAB/server" ARGS and wait for its readiness
+# line on stdout (SERVER_PID is set; READY holds the line). A server that
+# exits instead fails the test with its error.
+start_server() {
+    spawn server "$LAB/server" "$@"
+    SERVER_PID=$PID
+    if ! wait_until ready_or_dead "$SERVER_PID"; then
+        return 1
+    fi
+    if ! [ -s "$T/server.out" ]; then
+        echo "server exited before it was ready:" >&2
+        cat "$T/server.err" >&2
+        return 1
+    fi
+    READY=$(head -n 1 "$T/server.out")
+}
+
+ready_or_dead() {
+    [ -s "$T/server.out" ] || gone "$1"
+}
+
+# wait_exit PID: wait for a spawned PID to end; sets STATUS to its exit
+# status (128+N for signal N). Call it directly, not in $(...): only the
+# shell that spawned a process can collect its status.
+wait_exit() {
+    STATUS=0
+    wait_gone "$1" || return 1
+    wait "$1" || STATUS=$?
+}
+
+# upcase: the reference protocol, for comparing a program's output.
+upcase() {
+    LC_ALL=C tr a-z A-Z
+}

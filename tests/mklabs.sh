@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# tests/mklabs.sh - derive labs/ (the students' skeletons) from solutions/.
+#
+#   tests/mklabs.sh [FROM_STEP]      (run by `make labs [TODO=N]`)
+#
+# In solutions/, the code a student writes sits between two markers:
+#
+#     /* TODO 3: what to do, in words, naming the man page. */
+#     ...the solution's lines...
+#     /* END TODO 3 */
+#
+# The skeleton keeps the TODO comment and replaces the lines up to the END
+# marker with one placeholder, `errno = ENOSYS;`, so the code after the gap
+# fails with "Function not implemented" until the step is written. Steps
+# numbered below FROM_STEP stay solved (their markers are dropped), which
+# gives staged assignments. Every file but README.md is rewritten; each
+# lab's README.md (the lesson) is written by hand and left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+from=${1:-1}
+
+for sol in solutions/[0-9][0-9]-*/; do
+    lab=labs/${sol#solutions/}
+    mkdir -p "$lab"
+    find "$lab" -maxdepth 1 -type f ! -name README.md -delete
+    for f in "$sol"*; do
+        [ -f "$f" ] || continue
+        case ${f##*/} in
+        README.md | server | client) continue ;;
+        esac
+        awk -v from="$from" -v file="$f" '
+            function fail(msg) { printf "%s:%d: %s\n", file, FNR, msg > "/dev/stderr"; bad = 1; exit 1 }
+            match($0, /\/\* TODO [0-9]+:/) {
+                if (step) fail("TODO inside TODO " step)
+                step = substr($0, RSTART + 8, RLENGTH - 9) + 0
+                indent = substr($0, 1, RSTART - 1)
+                solved = step < from
+                incomment = 1
+            }
+            match($0, /\/\* END TODO [0-9]+ \*\//) {
+                n = substr($0, RSTART + 12, RLENGTH - 15) + 0
+                if (n != step) fail("END TODO " n " closes TODO " step)
+                if (!solved) print indent "errno = ENOSYS; /* step " step ": replace this line */"
+                step = 0
+                next
+            }
+            step && !incomment && !solved { next }
+            { print }
+            incomment && /\*\// { incomment = 0 }
+            END { if (step && !bad) fail("TODO " step " has no END TODO " step) }
+        ' "$f" >"$lab${f##*/}"
+    done
+done
