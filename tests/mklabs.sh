@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/mklabs.sh - derive labs/ (the students' skeletons) from solutions/.
 #
-#   tests/mklabs.sh [FROM_STEP]      (run by `make labs [TODO=N]`)
+#   tests/mklabs.sh [FROM_STEP [NN-topic...]]   (run by `make labs [TODO=N]`)
 #
 # In solutions/, the code a student writes sits between two markers:
 #
@@ -13,13 +13,16 @@
 # marker with one placeholder, `errno = ENOSYS;`, so the code after the gap
 # fails with "Function not implemented" until the step is written. Steps
 # numbered below FROM_STEP stay solved (their markers are dropped), which
-# gives staged assignments. Every file but README.md is rewritten; each
+# gives staged assignments. Naming labs after FROM_STEP limits the work to
+# them. Every file but README.md is rewritten; each
 # lab's README.md (the lesson) is written by hand and left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 from=${1:-1}
+shift || true
+if [ $# -gt 0 ]; then only=("${@/#/solutions/}"); only=("${only[@]/%//}"); else only=(solutions/[0-9][0-9]-*/); fi
 
-for sol in solutions/[0-9][0-9]-*/; do
+for sol in "${only[@]}"; do
     lab=labs/${sol#solutions/}
     mkdir -p "$lab"
     find "$lab" -maxdepth 1 -type f ! -name README.md -delete
