@@ -5,8 +5,8 @@
 #   TREE=solutions (default) or TREE=labs picks which copy of a lab runs.
 #   Every test gets a short private directory $T under /tmp (sun_path holds
 #   108 bytes; bats' own temporary paths can be longer than that).
-#   Background programs start through `spawn`: fd 3 closed (or bats waits for
-#   them), output in $T/NAME.out and $T/NAME.err, stopped in teardown even
+#   Background programs start through `spawn`: fds 3-9 closed (bats waits
+#   for a child that holds fd 3), output in $T/NAME.out and $T/NAME.err, stopped in teardown even
 #   when the test failed.
 #   Nothing waits a fixed time: `wait_until` polls a condition, bounded by
 #   $WAIT_LIMIT seconds.
@@ -100,11 +100,17 @@ wait_gone() {
 # spawn NAME COMMAND...: run COMMAND in the background, fd 3 closed, output
 # in $T/NAME.out and $T/NAME.err. Sets PID. Stopped by lab_teardown.
 # Standard input comes from $T/NAME.in when that file or FIFO exists.
+# With SHARED_LOG set, standard error is appended there instead, so the
+# narration of several programs reads in the order it happened.
 spawn() {
     local name=$1 in=/dev/null
     shift
     [ -e "$T/$name.in" ] && in="$T/$name.in"
-    "$@" <"$in" >"$T/$name.out" 2>"$T/$name.err" 3>&- &
+    # fd 3 is bats' output: a child holding it makes bats wait for it.
+    # fds 4-9 are the test's own (the writing end of a FIFO, say): a child
+    # holding one would never see EOF on it.
+    "$@" <"$in" >"$T/$name.out" 2>>"${SHARED_LOG:-$T/$name.err}" \
+        3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
     PID=$!
     echo "$PID" >>"$T/pids"
 }
@@ -120,7 +126,7 @@ start_server() {
     fi
     if ! [ -s "$T/server.out" ]; then
         echo "server exited before it was ready:" >&2
-        cat "$T/server.err" >&2
+        cat "${SHARED_LOG:-$T/server.err}" >&2
         return 1
     fi
     READY=$(head -n 1 "$T/server.out")
@@ -137,6 +143,12 @@ wait_exit() {
     STATUS=0
     wait_gone "$1" || return 1
     wait "$1" || STATUS=$?
+}
+
+# unix_row INODE: the `ss -xap` row (no header) of the unix socket with
+# that inode number.
+unix_row() {
+    ss -xapH | awk -v ino="$1" '$6 == ino'
 }
 
 # upcase: the reference protocol, for comparing a program's output.

@@ -27,7 +27,7 @@ int main(int argc, char *argv[])
 {
     prog = "client";
     struct sockaddr_un addr;
-    static char out[BUF_SIZE], in[BUF_SIZE];
+    static char out[CHUNK], in[BUF_SIZE];
     size_t pending = 0, off = 0;   /* bytes of out[] not yet sent */
     int stdin_done = 0, fd = -1, rc = -1;
 
@@ -87,7 +87,10 @@ int main(int argc, char *argv[])
             if (w == -1 && errno != EAGAIN && errno != EINTR)
                 fail("write");
             if (w > 0) {
-                say("write() = %zd bytes%s", w, (size_t)w < pending ? " (partial)" : "");
+                if ((size_t)w < pending)
+                    say("write() = %zd bytes (partial: %zu asked)", w, pending);
+                else
+                    say("write() = %zd bytes", w);
                 off += (size_t)w;
                 pending -= (size_t)w;
             }

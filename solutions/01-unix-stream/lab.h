@@ -12,7 +12,8 @@
 #include <sys/un.h>
 
 #define DEFAULT_PATH "/tmp/lab01.sock"   /* used when no PATH is given */
-#define BUF_SIZE 65536                   /* bytes moved per read() */
+#define BUF_SIZE 65536                   /* bytes the server moves per read() */
+#define CHUNK (1024 * 1024)              /* bytes the client hands write() */
 
 /* "server" or "client": prefixes narration and error messages. */
 extern const char *prog;

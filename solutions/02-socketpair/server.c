@@ -1,0 +1,164 @@
+/* server.c - lab 02: a connected pair of sockets, shared with a child.
+ *
+ *   ./server [-k] < input > output      run it from its own directory
+ *
+ * socketpair() -> fork() -> the child keeps one end across exec and becomes
+ * ./client FD -> the parent closes that end -> upper-case echo on the other
+ * end until EOF -> waitpid(). See socketpair(2), unix(7), fork(2),
+ * execve(2), fcntl(2), waitpid(2).
+ */
+#include "lab.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: server [-k] < input > output\n"
+    "  Creates a connected pair of Unix stream sockets, runs ./client on\n"
+    "  one end (so run it from the directory that holds client) and serves\n"
+    "  upper-case echo on the other. The client sends standard input and\n"
+    "  writes the replies to standard output.\n"
+    "  -k  keep the child's end open in the server too: the bug that keeps\n"
+    "      EOF from ever arriving if the client dies\n";
+
+/* SIGINT/SIGTERM: exit 0, as every server of the course does. Our end of
+ * the pair closes with us, so the client sees EOF and ends too. Only
+ * async-signal-safe calls here (signal-safety(7)): write() and _exit(). */
+static void on_signal(int sig)
+{
+    static const char goodbye[] = "[server] signal: exit 0\n";
+    (void)sig;
+    if (write(2, goodbye, sizeof goodbye - 1) == -1)
+        _exit(1);
+    _exit(0);
+}
+
+/* Echo on our end until the other end is gone. A failure ends the session. */
+static void serve(int fd)
+{
+    char buf[BUF_SIZE];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1) {
+            say("read() = -1: %s", strerror(errno));
+            return;
+        }
+        if (n == 0) {
+            say("read() = 0: peer closed");
+            return;
+        }
+        say("read() = %zd bytes", n);
+        upcase(buf, (size_t)n);
+        if (write_all(fd, buf, (size_t)n) == -1) {
+            say("write() = -1: %s", strerror(errno));
+            return;
+        }
+        say("write() = %zd bytes", n);
+    }
+}
+
+int main(int argc, char *argv[])
+{
+    prog = "server";
+    int sv[2] = { -1, -1 };   /* sv[0]: the server's end; sv[1]: the child's */
+    int keep = 0, rc = -1, closed = -1, status = 0;
+    pid_t pid = -1, waited = -1;
+    char fdarg[16];           /* sv[1] as text: the client's argument */
+
+    parse_help(argc, argv, usage);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-k") == 0)
+            keep = 1;
+        else if (argv[i][0] == '-')
+            usage_error(usage, "unknown option '%s'", argv[i]);
+        else
+            usage_error(usage, "unexpected argument '%s' (the pair needs no path)", argv[i]);
+    }
+    signal(SIGPIPE, SIG_IGN);   /* a vanished client gives EPIPE, not death */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    /* SOCK_CLOEXEC (Linux-specific, also in the BSDs) sets FD_CLOEXEC on
+     * both ends at birth: exec closes them, so no end leaks into a program
+     * that was not meant to have it. The child opts one end back in. */
+    /* TODO 1: Create the pair with socketpair(2) into sv: domain AF_UNIX,
+     * type SOCK_STREAM | SOCK_CLOEXEC, protocol 0. Keep the result in rc. */
+    rc = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    /* END TODO 1 */
+    if (rc == -1)
+        fail("socketpair");
+    say("socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC) = fds %d, %d", sv[0], sv[1]);
+    snprintf(fdarg, sizeof fdarg, "%d", sv[1]);
+
+    /* TODO 2: Make the child with fork(2); keep its result in pid (the
+     * child's pid in the parent, 0 in the child). The child starts with a
+     * copy of every descriptor: both ends of the pair. */
+    pid = fork();
+    /* END TODO 2 */
+    if (pid == -1)
+        fail("fork");
+    if (pid == 0) {
+        prog = "child";
+        say("fork() = 0: this is the child, pid %ld", (long)getpid());
+        /* TODO 3: Keep the child's end, sv[1], across exec: clear its
+         * FD_CLOEXEC flag with fcntl(2) F_SETFD, 0 (sv[0] keeps the flag,
+         * so exec closes it). Then become the client with execl(3):
+         * path "./client", arguments "./client", fdarg, (char *)NULL. */
+        if (fcntl(sv[1], F_SETFD, 0) == -1)
+            fail("fcntl fd %d F_SETFD", sv[1]);
+        say("fcntl(fd %d, F_SETFD, 0) = 0: fd %d survives exec, fd %d does not",
+            sv[1], sv[1], sv[0]);
+        say("execl(\"./client\", \"./client\", \"%s\")", fdarg);
+        execl("./client", "./client", fdarg, (char *)NULL);
+        /* END TODO 3 */
+        fail("execl ./client");   /* exec returns only when it failed */
+    }
+    say("fork() = %ld: the child", (long)pid);
+
+    if (keep) {
+        say("-k: fd %d, the child's end, stays open here too (the bug)", sv[1]);
+    } else {
+        /* TODO 4: Close the child's end, sv[1], here in the parent with
+         * close(2); keep the result in closed. The server reads EOF only
+         * once every descriptor for that end is closed: kept open here, it
+         * would hold EOF back forever if the client died. */
+        closed = close(sv[1]);
+        /* END TODO 4 */
+        if (closed == -1)
+            fail("close fd %d", sv[1]);
+        say("close(fd %d) = 0  (the child's end)", sv[1]);
+    }
+
+    serve(sv[0]);
+    close(sv[0]);
+    say("close(fd %d) = 0", sv[0]);
+    if (keep) {
+        close(sv[1]);
+        say("close(fd %d) = 0  (the child's end, kept by -k)", sv[1]);
+    }
+
+    /* Collect the child's exit status (waitpid(2)): it becomes ours. */
+    do
+        waited = waitpid(pid, &status, 0);
+    while (waited == -1 && errno == EINTR);
+    if (waited == -1)
+        fail("waitpid %ld", (long)pid);
+    if (WIFSIGNALED(status)) {
+        say("waitpid(%ld) = %ld: killed by signal %d (%s)", (long)pid, (long)waited,
+            WTERMSIG(status), strsignal(WTERMSIG(status)));
+        failx("the client was killed by signal %d", WTERMSIG(status));
+    }
+    say("waitpid(%ld) = %ld: exited with status %d", (long)pid, (long)waited,
+        WEXITSTATUS(status));
+    if (WEXITSTATUS(status) != 0)
+        failx("the client exited with status %d", WEXITSTATUS(status));
+    return 0;
+}

@@ -1,0 +1,243 @@
+#!/usr/bin/env bats
+# Lab 01: a Unix-domain stream socket, named by a path in the filesystem.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+    load lib
+    lab_setup 01-unix-stream
+    SOCK=$T/s
+}
+
+teardown() {
+    exec 5>&- 6>&- 2>/dev/null || true
+    lab_teardown
+}
+
+# open_session: a client connected and idle, its stdin a FIFO we hold open
+# on fd 5. Sets CLIENT_PID and SERVER_FD (the server's fd for this client).
+open_session() {
+    mkfifo "$T/client.in"
+    exec 5<>"$T/client.in"
+    spawn client "$LAB/client" "$SOCK"
+    CLIENT_PID=$PID
+    wait_until has_line "$T/server.err" 'accept\(\) = fd [0-9]+'
+    SERVER_FD=$(sed -nE 's/.*accept\(\) = fd ([0-9]+).*/\1/p' "$T/server.err" | tail -n 1)
+}
+
+@test "[step 2] bind() creates a socket file (type s, mode srwx------); it is removed on exit" {
+    [ ! -e "$SOCK" ]
+    start_server "$SOCK"
+    [ -S "$SOCK" ]
+    listing=$(ls -l "$SOCK")
+    note "while the server runs:  $listing"
+    [[ $listing == srwx------* ]]
+    [ "$(stat -c %s "$SOCK")" -eq 0 ]   # an inode with no data: the name only finds the socket
+    grep -q "bind(\"$SOCK\") = 0" "$T/server.err"
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    [ "$STATUS" -eq 0 ]
+    [ ! -e "$SOCK" ]
+    note "after SIGTERM: exit status $STATUS, $(tail -n 1 "$T/server.err"); ls: $(ls -A "$T" | tr '\n' ' ')"
+}
+
+@test "[step 3] ss -xl shows the socket LISTEN" {
+    start_server "$SOCK"
+    row=$(ss -xlH src "$SOCK")
+    note "ss -xl src $SOCK:"
+    note "  $row"
+    [[ $row == u_str*LISTEN* ]]
+    grep -q 'listen(backlog=16) = 0' "$T/server.err"
+}
+
+@test "[step 4] during a session ss -x shows the ESTAB pair, each end naming the other as peer" {
+    start_server "$SOCK"
+    open_session
+    server_ino=$(readlink "/proc/$SERVER_PID/fd/$SERVER_FD" | tr -dc 0-9)
+    server_row=$(unix_row "$server_ino")
+    peer_ino=$(awk '{print $8}' <<<"$server_row")
+    client_row=$(unix_row "$peer_ino")
+    note "ss -xp, the two ends of one connection:"
+    note "  $server_row"
+    note "  $client_row"
+    [[ $server_row == u_str*ESTAB*"$SOCK"* ]]
+    [[ $client_row == u_str*ESTAB* ]]
+    [ "$(awk '{print $8}' <<<"$client_row")" = "$server_ino" ]
+    [[ $client_row == *"\"client\",pid=$CLIENT_PID,"* ]]
+}
+
+@test "[step 1] a socket is a file descriptor: /proc/PID/fd/N is socket:[inode], the inode ss -xp shows" {
+    start_server "$SOCK"
+    lfd=$(sed -nE 's/.*socket\(AF_UNIX, SOCK_STREAM\) = fd ([0-9]+)/\1/p' "$T/server.err")
+    link=$(readlink "/proc/$SERVER_PID/fd/$lfd")
+    note "/proc/$SERVER_PID/fd/$lfd -> $link"
+    [[ $link =~ ^socket:\[([0-9]+)\]$ ]]
+    ino=${BASH_REMATCH[1]}
+    row=$(ss -xlpH src "$SOCK")
+    note "ss -xlp: $row"
+    [ "$(awk '{print $6}' <<<"$row")" = "$ino" ]
+    [[ $row == *"pid=$SERVER_PID,fd=$lfd)"* ]]
+}
+
+@test "[step 4] the byte stream keeps no boundaries: 1 MiB of writes arrives in reads of other sizes" {
+    start_server "$SOCK"
+    head -c 1048576 /dev/zero | tr '\0' 'x' >"$T/in"
+    "$LAB/client" "$SOCK" <"$T/in" >"$T/out" 2>"$T/client.err"
+    [ "$(wc -c <"$T/out")" -eq 1048576 ]
+    writes=$(sed -nE 's/^\[client\] write\(\) = ([0-9]+) bytes.*/\1/p' "$T/client.err" | tr '\n' ' ')
+    reads=$(sed -nE 's/^\[server\] read\(\) = ([0-9]+) bytes/\1/p' "$T/server.err" | tr '\n' ' ')
+    note "client write() sizes: $writes"
+    note "server read() sizes:  $reads"
+    [ "$(wc -w <<<"$reads")" -gt 1 ]
+    [ "$writes" != "$reads" ]
+    total=0
+    for n in $reads; do total=$((total + n)); done
+    [ "$total" -eq 1048576 ]
+}
+
+@test "[step 5] 16 MiB of random bytes round-trip intact, upper-cased" {
+    start_server "$SOCK"
+    head -c 16777216 /dev/urandom >"$T/in"
+    "$LAB/client" "$SOCK" <"$T/in" >"$T/out" 2>"$T/client.err"
+    upcase <"$T/in" | cmp - "$T/out"
+    note "16 MiB: $(grep -c 'read() = [0-9]* bytes' "$T/server.err") server reads, output identical to tr a-z A-Z"
+}
+
+@test "[step 6] shutdown(SHUT_WR): the server reads EOF, still replies, and the client reads to the end" {
+    start_server "$SOCK"
+    printf 'half-close\n' | "$LAB/client" "$SOCK" >"$T/out" 2>"$T/client.err"
+    [ "$(cat "$T/out")" = "HALF-CLOSE" ]
+    grep -q '^\[client\] shutdown(SHUT_WR) = 0' "$T/client.err"
+    grep -q '^\[server\] read() = 0: peer closed' "$T/server.err"
+    grep -q '^\[client\] read() = 0: server closed' "$T/client.err"
+    note_lines "  " < <(grep -hE 'shutdown|read\(\) = 0|close' "$T/client.err" "$T/server.err")
+}
+
+@test "[step 2] file permissions guard the socket: another user's connect() fails with EACCES" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root, to run the client as user nobody"
+    command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
+    as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+    as_nobody test -x "$LAB/client" || skip "user nobody cannot run $LAB/client (a private parent directory)"
+    chmod 755 "$T"   # nobody may reach the socket file; its own mode decides
+    start_server "$SOCK"
+    run as_nobody "$LAB/client" "$SOCK" </dev/null
+    note "$(ls -l "$SOCK" | cut -d' ' -f1)  user nobody: ${lines[-1]}"
+    [ "$status" -eq 1 ]
+    [[ $output == *"connect $SOCK: Permission denied"* ]]
+
+    spawn wide "$LAB/server" -m 0777 "$T/wide"
+    wait_until has_line "$T/wide.out" "$T/wide\$"
+    run --separate-stderr as_nobody "$LAB/client" "$T/wide" <<<"let me in"
+    note "$(ls -l "$T/wide" | cut -d' ' -f1)  (server -m 0777)  user nobody gets: ${lines[-1]}"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "LET ME IN" ]
+}
+
+@test "[step 2] a stale socket file is replaced" {
+    start_server "$SOCK"
+    kill -KILL "$SERVER_PID"        # dies without removing its file
+    wait_exit "$SERVER_PID"
+    [ -S "$SOCK" ]
+    note "after SIGKILL the file stays: $(ls -l "$SOCK" | cut -d' ' -f1)"
+    rm "$T/server.out"
+    start_server "$SOCK"
+    note_lines "  " < <(grep -E 'bind|connect|unlink' "$T/server.err")
+    grep -q 'Connection refused: stale socket file' "$T/server.err"
+    run --separate-stderr "$LAB/client" "$SOCK" <<<"fresh"
+    [ "$output" = "FRESH" ]
+}
+
+@test "[step 2] a live server's path is refused, and that server keeps serving" {
+    start_server "$SOCK"
+    run "$LAB/server" "$SOCK"
+    note "second server: exit $status: ${lines[-1]}"
+    [ "$status" -eq 1 ]
+    [[ ${lines[-1]} == "server: bind $SOCK: Address already in use"* ]]
+    [ -S "$SOCK" ]
+    run --separate-stderr "$LAB/client" "$SOCK" <<<"still here"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "STILL HERE" ]
+}
+
+@test "[step 2] a regular file at PATH is left untouched" {
+    echo "precious data" >"$SOCK"
+    run "$LAB/server" "$SOCK"
+    note "exit $status: ${lines[-1]}"
+    [ "$status" -eq 1 ]
+    [[ ${lines[-1]} == *"not a socket"* ]]
+    [ "$(cat "$SOCK")" = "precious data" ]
+}
+
+@test "a path longer than sun_path holds is a usage error, refused before any socket call" {
+    long=$T/$(printf 'x%.0s' {1..120})
+    run strace -f -e trace=socket -o "$T/trace" "$LAB/server" "$long"
+    [ "$status" -eq 2 ]
+    [[ $output == *"sun_path holds at most 107"* ]]
+    ! grep -q 'socket(' "$T/trace"
+    note "server <${#long}-byte path>: exit 2: ${lines[0]}"
+    run "$LAB/client" "$long"
+    [ "$status" -eq 2 ]
+}
+
+@test "[step 5] a client with no server exits 1 with the reason" {
+    run "$LAB/client" "$SOCK" </dev/null
+    note "no file:     exit $status: ${lines[-1]}"
+    [ "$status" -eq 1 ]
+    [[ $output == *"connect $SOCK: No such file or directory"* ]]
+    start_server "$SOCK"
+    kill -KILL "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    run "$LAB/client" "$SOCK" </dev/null
+    note "stale file:  exit $status: ${lines[-1]}"
+    [ "$status" -eq 1 ]
+    [[ $output == *"connect $SOCK: Connection refused"* ]]
+}
+
+@test "usage: -h and --help exit 0; unknown options and extra arguments exit 2" {
+    for prog in server client; do
+        run "$LAB/$prog" --help
+        [ "$status" -eq 0 ]
+        [[ ${lines[0]} == "usage: $prog"* ]]
+        run "$LAB/$prog" -h
+        [ "$status" -eq 0 ]
+        run "$LAB/$prog" -x
+        [ "$status" -eq 2 ]
+        [[ ${lines[0]} == "$prog: unknown option '-x'" ]]
+        run "$LAB/$prog" a b
+        [ "$status" -eq 2 ]
+    done
+    run "$LAB/server" -m 999 "$SOCK"
+    [ "$status" -eq 2 ]
+    [ ! -e "$SOCK" ]
+}
+
+@test "[step 4] a client killed mid-transfer costs that client only" {
+    start_server "$SOCK"
+    head -c 16777216 /dev/zero >"$T/big"
+    # The client's stdout is a FIFO nobody reads: the transfer stalls.
+    mkfifo "$T/client.out"
+    exec 6<>"$T/client.out"
+    cp "$T/big" "$T/client.in"
+    spawn client "$LAB/client" "$SOCK"
+    wait_until has_line "$T/server.err" '\[server\] write\(\) = [0-9]+ bytes'
+    kill -KILL "$PID"
+    wait_until has_line "$T/server.err" 'close\(fd [0-9]+\)'
+    note "killed after $(grep -c 'read() = [0-9]* bytes' "$T/server.err") server reads; the server saw: $(grep -E '= -1|= 0: peer' "$T/server.err" | head -n 1)"
+    alive "$SERVER_PID"
+    run --separate-stderr "$LAB/client" "$SOCK" <<<"next"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "NEXT" ]
+}
+
+@test "[step 4] 200 clients in a row leave the server's descriptor count unchanged" {
+    start_server "$SOCK"
+    before=$(ls "/proc/$SERVER_PID/fd" | wc -l)
+    for i in $(seq 200); do
+        "$LAB/client" "$SOCK" <<<"client $i" >"$T/out" 2>/dev/null
+    done
+    [ "$(cat "$T/out")" = "CLIENT 200" ]
+    after=$(ls "/proc/$SERVER_PID/fd" | wc -l)
+    note "server descriptors: $before before, $after after 200 clients"
+    [ "$before" -eq "$after" ]
+    [ "$(grep -c 'accept() = fd' "$T/server.err")" -eq 200 ]
+}
