@@ -48,9 +48,10 @@ struct options {
 void parse_args(int argc, char *argv[], const char *usage, const char *takes,
                 struct sockaddr_un *addr, struct options *opt);
 
-/* A socket address as narration shows it: "/tmp/lab03.sock" in quotes, an
- * abstract name with a leading @ ("@0001a", see unix(7)), or unnamed when
- * len holds no more than sun_family. Returns a static buffer. */
+/* A socket address as narration shows it, in quotes: a path
+ * ("/tmp/lab03.sock") or an abstract name with a leading @ ("@0001a", see
+ * unix(7)); or unnamed when len holds no more than sun_family. Bytes that
+ * are not printable ASCII show as '?'. Returns a static buffer. */
 const char *addr_name(const struct sockaddr_un *a, socklen_t len);
 
 /* The protocol: ASCII a-z become A-Z, every other byte is left alone. */

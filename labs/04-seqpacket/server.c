@@ -1,0 +1,203 @@
+/* server.c - lab 04: a Unix-domain seqpacket server (upper-case echo).
+ *
+ *   ./server [-m MODE] [-s SIZE] [PATH]      PATH defaults to /tmp/lab04.sock
+ *
+ * socket(SOCK_SEQPACKET) -> bind() -> listen() -> accept() -> recvmsg()/send()
+ * -> close(), one client after another, until SIGINT or SIGTERM. A connection,
+ * as in lab 01, that keeps message boundaries, as datagrams do in lab 03.
+ * POSIX defines SOCK_SEQPACKET, but for AF_UNIX it is Linux-specific (since
+ * Linux 2.6.4, unix(7)). See unix(7), socket(2), recvmsg(2), poll(2).
+ */
+#include "lab.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: server [-m MODE] [-s SIZE] [PATH]\n"
+    "  Serves upper-case echo, one reply per message, on the Unix seqpacket\n"
+    "  socket PATH (default " DEFAULT_PATH ").\n"
+    "  -m MODE  permissions of the socket file, in octal (default 0700:\n"
+    "           only the owner may connect); -m 0777 lets anyone connect\n"
+    "  -s SIZE  receive into a buffer of SIZE bytes (default 65536, the\n"
+    "           largest message); a longer message is truncated\n";
+
+static struct sockaddr_un addr;   /* global: the exit paths below need it */
+
+/* The file bind() created is ours to remove: on a normal exit... */
+static void remove_socket_file(void)
+{
+    unlink(addr.sun_path);
+}
+
+/* ...and on SIGINT/SIGTERM. Only async-signal-safe calls here
+ * (signal-safety(7)): unlink() and _exit() are, printf() is not. */
+static char goodbye[160];
+static void on_signal(int sig)
+{
+    (void)sig;
+    unlink(addr.sun_path);
+    if (write(2, goodbye, strlen(goodbye)) == -1)
+        _exit(1);
+    _exit(0);
+}
+
+/* bind() said EADDRINUSE: a file is already at PATH. Replace it only if
+ * it is a socket nobody listens on (left by a server that crashed). The
+ * probe has our type: a seqpacket connect() to a stream or datagram
+ * socket fails with EPROTOTYPE, and that file is left alone too. */
+static void remove_stale_socket(void)
+{
+    struct stat st;
+    if (lstat(addr.sun_path, &st) == -1)
+        fail("lstat %s", addr.sun_path);
+    if (!S_ISSOCK(st.st_mode))
+        failx("bind %s: the file exists and is not a socket; left alone", addr.sun_path);
+
+    int probe = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    if (probe == -1)
+        fail("socket");
+    if (connect(probe, (struct sockaddr *)&addr, sizeof addr) == 0)
+        failx("bind %s: Address already in use (a server is listening there)",
+              addr.sun_path);
+    if (errno != ECONNREFUSED)
+        fail("connect (probing the old socket file)");
+    close(probe);
+    say("connect(\"%s\") = -1: Connection refused: stale socket file", addr.sun_path);
+    if (unlink(addr.sun_path) == -1)
+        fail("unlink %s", addr.sun_path);
+    say("unlink(\"%s\") = 0", addr.sun_path);
+}
+
+/* Echo one client, one reply per message, until it closes. Its failures
+ * cost that client only. Each recvmsg() takes exactly one message; what
+ * does not fit in the buffer is discarded, never read later as in a stream. */
+static void serve(int cfd, size_t size)
+{
+    static char buf[MAX_MSG];
+    struct iovec iov = { .iov_base = buf, .iov_len = size };
+    for (;;) {
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n = -1, w;
+        int closed = 0;
+        /* TODO 5: Receive one message with recvmsg(2) into msg, keeping the
+         * result in n. Pass the flag MSG_TRUNC (as an input flag it is
+         * Linux-specific): n is then the message's real length even when
+         * the buffer was too short; msg.msg_flags gets MSG_TRUNC as usual. */
+        errno = ENOSYS; /* step 5: replace this line */
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1) {
+            say("recvmsg() = -1: %s", strerror(errno));
+            return;
+        }
+        /* TODO 6: A 0 from recvmsg() is an empty message or the end of the
+         * connection. If n is 0, set closed to peer_closed(cfd) (lab.c: it
+         * asks poll(2) for POLLRDHUP). Its answer is certain only because
+         * this is request/reply: the client closes after it has read every
+         * reply, never with an empty message still waiting for its reply. */
+        errno = ENOSYS; /* step 6: replace this line */
+        if (closed) {
+            say("recvmsg() = 0: peer closed");
+            return;
+        }
+        if (n == 0) {
+            say("recvmsg() = 0 bytes: an empty message");
+        } else if (msg.msg_flags & MSG_TRUNC) {
+            say("recvmsg() = %zd bytes, buffer holds %zu: truncated (MSG_TRUNC)", n, size);
+            n = (ssize_t)size;   /* the bytes we hold; the rest is gone */
+        } else {
+            say("recvmsg() = %zd bytes", n);
+        }
+        upcase(buf, (size_t)n);
+        /* One send(), one message: it goes whole or not at all, there is
+         * no partial send on a seqpacket socket. EPIPE: the client left. */
+        do
+            w = send(cfd, buf, (size_t)n, 0);
+        while (w == -1 && errno == EINTR);
+        if (w == -1) {
+            say("send() = -1: %s", strerror(errno));
+            return;
+        }
+        say("send() = %zd bytes", w);
+    }
+}
+
+int main(int argc, char *argv[])
+{
+    prog = "server";
+    long mode = -1, size = MAX_MSG;
+    int lfd = -1, rc = -1;
+
+    parse_args(argc, argv, usage, &addr, &mode, &size);
+
+    /* A client that vanishes would kill us with SIGPIPE on our next send;
+     * ignored, the send fails with EPIPE instead and we serve the next. */
+    signal(SIGPIPE, SIG_IGN);
+
+    /* TODO 1: Create the listening socket with socket(2): domain AF_UNIX,
+     * type SOCK_SEQPACKET, protocol 0. Keep the descriptor in lfd. */
+    errno = ENOSYS; /* step 1: replace this line */
+    if (lfd == -1)
+        fail("socket");
+    say("socket(AF_UNIX, SOCK_SEQPACKET) = fd %d", lfd);
+
+    /* bind() creates the file with mode 0777 minus the umask. With umask
+     * 077 it is born srwx------: connect() needs write permission on it,
+     * so only our own user can connect (unix(7), "Pathname socket ownership
+     * and permissions"). -m widens it afterwards, on request. */
+    umask(077);
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        /* TODO 2: Give the socket its name: bind(2) lfd to addr, keeping
+         * the result in rc. (The loop around you replaces a stale socket
+         * file, one left by a server that died, and lets you try again.) */
+        errno = ENOSYS; /* step 2: replace this line */
+        if (rc == 0 || errno != EADDRINUSE || attempt == 2)
+            break;
+        say("bind(\"%s\") = -1: Address already in use", addr.sun_path);
+        remove_stale_socket();
+    }
+    if (rc == -1)
+        fail("bind %s", addr.sun_path);
+    atexit(remove_socket_file);
+    say("bind(\"%s\") = 0", addr.sun_path);
+    snprintf(goodbye, sizeof goodbye, "[server] signal: unlink(\"%s\"), exit 0\n",
+             addr.sun_path);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    if (mode != -1) {
+        if (chmod(addr.sun_path, (mode_t)mode) == -1)
+            fail("chmod %s", addr.sun_path);
+        say("chmod(\"%s\", %04lo) = 0", addr.sun_path, mode);
+    }
+
+    /* TODO 3: Turn the socket into a listening one with listen(2), with a
+     * backlog of 16 connections waiting to be accepted. */
+    errno = ENOSYS; /* step 3: replace this line */
+    if (rc == -1)
+        fail("listen");
+    say("listen(backlog=16) = 0");
+    printf("listening on %s\n", addr.sun_path);   /* the readiness line */
+    fflush(stdout);
+
+    for (;;) {
+        int cfd = -1;
+        /* TODO 4: Wait for the next client with accept(2); it returns a
+         * new descriptor, connected to that client. Keep it in cfd. */
+        errno = ENOSYS; /* step 4: replace this line */
+        if (cfd == -1 && (errno == EINTR || errno == ECONNABORTED))
+            continue;
+        if (cfd == -1)
+            fail("accept");
+        say("accept() = fd %d", cfd);
+        serve(cfd, (size_t)size);
+        close(cfd);
+        say("close(fd %d) = 0", cfd);
+    }
+}

@@ -1,0 +1,224 @@
+#!/usr/bin/env bats
+# Lab 02: socketpair(), a connected pair with no name, shared across fork
+# and exec. ./server makes the pair, forks, and the child runs ./client FD.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+    load lib
+    lab_setup 02-socketpair
+}
+
+teardown() {
+    exec 5>&- 2>/dev/null || true   # the session's input: the client sees EOF
+    lab_teardown
+}
+
+# open_session [-k]: run ./server from its directory, its standard input
+# (inherited by the client) a FIFO that this shell holds open on fd 5, and
+# wait until the client runs and the server is about to serve. fd 5 opens
+# after the spawn, so neither program inherits it: closing it is the end of
+# the client's input. Sets SERVER_PID, CLIENT_PID, SFD (the server's end)
+# and CFD (the child's end), read from the narration.
+open_session() {
+    mkfifo "$T/server.in"
+    cd "$LAB" || return 1
+    spawn server ./server "$@"
+    SERVER_PID=$PID
+    exec 5>"$T/server.in"
+    wait_until session_up_or_dead || return 1
+    if gone "$SERVER_PID"; then
+        echo "the server exited before the session started:" >&2
+        cat "$T/server.err" >&2
+        return 1
+    fi
+    read -r SFD CFD < <(sed -nE 's/^\[server\] socketpair\(.*\) = fds ([0-9]+), ([0-9]+)$/\1 \2/p' "$T/server.err")
+    CLIENT_PID=$(sed -nE 's/^\[server\] fork\(\) = ([0-9]+).*/\1/p' "$T/server.err")
+    echo "$CLIENT_PID" >>"$T/pids"   # teardown stops it too
+}
+
+session_up_or_dead() {
+    gone "$SERVER_PID" && return 0
+    has_line "$T/server.err" '^\[client\] getpeername' &&
+        has_line "$T/server.err" '^\[server\] (close\(fd [0-9]+\) = 0  \(the child|-k: )'
+}
+
+# pair_rows PID...: the ss -xp rows (no header) of the Unix sockets these
+# processes hold: "u_str ESTAB 0 0 * LOCAL_INODE * PEER_INODE users:((...))".
+pair_rows() {
+    local pids
+    pids=$(IFS='|'; echo "$*")
+    ss -xpH | grep -E "pid=($pids),"
+}
+
+# socket_fds PID: "fd -> socket:[inode]" for each socket descriptor of PID.
+socket_fds() {
+    local f link
+    for f in /proc/"$1"/fd/*; do
+        link=$(readlink "$f") || continue
+        [[ $link == socket:* ]] && echo "${f##*/} -> $link"
+    done
+}
+
+# rows_are_peers ROW1 ROW2: each row's local inode is the other's peer.
+rows_are_peers() {
+    local a b a_local a_peer b_local b_peer
+    read -r _ _ _ _ _ a_local _ a_peer _ <<<"$1"
+    read -r _ _ _ _ _ b_local _ b_peer _ <<<"$2"
+    a=$a_local b=$b_local
+    [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ] &&
+        [ "$a_peer" = "$b" ] && [ "$b_peer" = "$a" ]
+}
+
+@test "[step 1] socketpair(): ss shows two ends, each the other's peer, with no name (*) and no file" {
+    before=$(ls -A "$LAB")
+    open_session
+    mapfile -t rows < <(pair_rows "$SERVER_PID" "$CLIENT_PID")
+    note "ss -xp, the rows of the server (pid $SERVER_PID) and the client (pid $CLIENT_PID):"
+    note_lines "  " < <(printf '%s\n' "${rows[@]}")
+    [ "${#rows[@]}" -eq 2 ]
+    [[ ${rows[0]} == u_str\ ESTAB\ *\ \*\ [0-9]*\ \*\ [0-9]*\ users:* ]]
+    [[ ${rows[1]} == u_str\ ESTAB\ *\ \*\ [0-9]*\ \*\ [0-9]*\ users:* ]]
+    rows_are_peers "${rows[0]}" "${rows[1]}"
+    note "local inode of each row = peer inode of the other; both addresses are *"
+    after=$(ls -A "$LAB")
+    [ "$before" = "$after" ]
+    note "ls -A $LAB during the session: $(echo $after) (unchanged)"
+}
+
+@test "[step 1] the pair is bidirectional: client -> server and server -> client" {
+    open_session
+    printf 'hello, pair\n' >&5
+    wait_until has_line "$T/server.out" '^HELLO, PAIR$'
+    wait_until has_line "$T/server.err" '^\[client\] read\(\) = 12 bytes'
+    note_lines "  " < <(grep -E '(read|write)\(\) = 12 bytes' "$T/server.err")
+    has_line "$T/server.err" '^\[client\] write\(\) = 12 bytes'
+    has_line "$T/server.err" '^\[server\] read\(\) = 12 bytes'
+    has_line "$T/server.err" '^\[server\] write\(\) = 12 bytes'
+    note "client's stdout: $(cat "$T/server.out")"
+}
+
+@test "[step 2] fork(): the client is the server's child, running ./client FD" {
+    open_session
+    note "$(grep -E '^\[(server|child)\] fork' "$T/server.err" | tr '\n' ' ')"
+    ppid=$(awk '/^PPid:/ {print $2}' "/proc/$CLIENT_PID/status")
+    exe=$(readlink "/proc/$CLIENT_PID/exe")
+    cmdline=$(tr '\0' ' ' <"/proc/$CLIENT_PID/cmdline")
+    note "pid $CLIENT_PID: PPid $ppid, exe $exe, cmdline: $cmdline"
+    [ "$ppid" = "$SERVER_PID" ]
+    [ "$exe" = "$LAB/client" ]
+    [ "$cmdline" = "./client $CFD " ]
+}
+
+@test "[step 3] the child's end survives exec as fd N; the server's end does not (FD_CLOEXEC)" {
+    open_session
+    grep -E '^\[(child|client)\] (fcntl|getsockopt)' "$T/server.err" | note_lines "  "
+    server_link=$(readlink "/proc/$SERVER_PID/fd/$SFD")
+    client_link=$(readlink "/proc/$CLIENT_PID/fd/$CFD")
+    note "server /proc/$SERVER_PID/fd/$SFD -> $server_link"
+    note "client /proc/$CLIENT_PID/fd/$CFD -> $client_link"
+    [[ $client_link == socket:\[*\] ]]
+    [[ $server_link == socket:\[*\] ]]
+    row=$(pair_rows "$CLIENT_PID")
+    [ "$(awk '{print $6}' <<<"$row")" = "$(tr -dc 0-9 <<<"$client_link")" ]
+    sockets=$(socket_fds "$CLIENT_PID")
+    note "the client's socket descriptors: $sockets"
+    [ "$sockets" = "$CFD -> $client_link" ]   # one socket, and not the server's end
+    [ ! -e "/proc/$CLIENT_PID/fd/$SFD" ] || [ "$(readlink "/proc/$CLIENT_PID/fd/$SFD")" != "$server_link" ]
+}
+
+@test "[step 3] run from another directory, exec fails: the child says why, the server exits 1" {
+    cd "$T"
+    spawn server "$LAB/server"
+    wait_exit "$PID"
+    note_lines "  " < <(grep -E 'execl|waitpid|^server:' "$T/server.err")
+    [ "$STATUS" -eq 1 ]
+    has_line "$T/server.err" '^child: execl \./client: No such file or directory$'
+    has_line "$T/server.err" '^\[server\] waitpid\([0-9]+\) = [0-9]+: exited with status 1$'
+}
+
+@test "[step 4] the parent closes the child's end: the client is killed, the server reads EOF and exits" {
+    open_session
+    sockets=$(socket_fds "$SERVER_PID")
+    note "the server's socket descriptors: $sockets"
+    [ "$sockets" = "$SFD -> $(readlink "/proc/$SERVER_PID/fd/$SFD")" ]
+    kill -KILL "$CLIENT_PID"
+    wait_until has_line "$T/server.err" '^\[server\] read\(\) = 0: peer closed$'
+    wait_exit "$SERVER_PID"
+    note "after kill -KILL $CLIENT_PID, the server says:"
+    note_lines "  " < <(grep -A5 -E '^\[server\] read\(\) = 0' "$T/server.err")
+    [ "$STATUS" -eq 1 ]
+    has_line "$T/server.err" "^\[server\] waitpid\($CLIENT_PID\) = $CLIENT_PID: killed by signal 9 "
+}
+
+@test "[step 4] with -k (the bug) the server keeps the child's end: the client dies, EOF never comes" {
+    open_session -k
+    kill -KILL "$CLIENT_PID"
+    wait_gone "$CLIENT_PID"   # dead (a zombie: the server, stuck in read, does not reap it)
+    mapfile -t rows < <(pair_rows "$SERVER_PID" "$CLIENT_PID")
+    note "client killed; ss -xp now shows both ends in the server:"
+    note_lines "  " < <(printf '%s\n' "${rows[@]}")
+    [ "${#rows[@]}" -eq 2 ]
+    [[ ${rows[0]} == *"pid=$SERVER_PID,"* && ${rows[1]} == *"pid=$SERVER_PID,"* ]]
+    rows_are_peers "${rows[0]}" "${rows[1]}"
+    sockets=$(socket_fds "$SERVER_PID")
+    note "the server's socket descriptors: $(echo $sockets)"
+    [ "$(wc -l <<<"$sockets")" -eq 2 ]
+    alive "$SERVER_PID"
+    note "server alive, state $(awk '{print $3}' "/proc/$SERVER_PID/stat"), waiting in $(cat "/proc/$SERVER_PID/wchan" 2>/dev/null); last line: $(tail -n 1 "$T/server.err")"
+    ! has_line "$T/server.err" '^\[server\] read\(\) = 0'
+}
+
+@test "[step 5] end of input: shutdown(SHUT_WR) gives the server EOF; the replies still arrive; exit 0" {
+    printf 'one\ntwo\n' >"$T/server.in"
+    cd "$LAB"
+    spawn server ./server
+    wait_exit "$PID"
+    note_lines "  " < <(grep -E 'shutdown|read\(\) = 0|waitpid' "$T/server.err")
+    [ "$STATUS" -eq 0 ]
+    [ "$(cat "$T/server.out")" = "$(printf 'ONE\nTWO')" ]
+    has_line "$T/server.err" '^\[client\] shutdown\(SHUT_WR\) = 0$'
+    has_line "$T/server.err" '^\[server\] read\(\) = 0: peer closed$'
+    has_line "$T/server.err" '^\[client\] read\(\) = 0: server closed$'
+    has_line "$T/server.err" '^\[server\] waitpid\([0-9]+\) = [0-9]+: exited with status 0$'
+}
+
+@test "16 MiB of random bytes round-trip intact, upper-cased" {
+    head -c 16777216 /dev/urandom >"$T/server.in"
+    cd "$LAB"
+    spawn server ./server
+    wait_exit "$PID"
+    [ "$STATUS" -eq 0 ]
+    upcase <"$T/server.in" | cmp - "$T/server.out"
+    note "16 MiB: $(grep -c '^\[server\] read() = [0-9]* bytes' "$T/server.err") server reads, output identical to tr a-z A-Z"
+}
+
+@test "usage: client needs FD, an open socket (else exit 2); -h and --help exit 0" {
+    run "$LAB/client"
+    note "client:           exit $status: ${lines[0]}"
+    [ "$status" -eq 2 ]
+    [[ ${lines[1]} == "usage: client FD"* ]]
+    run "$LAB/client" four
+    note "client four:      exit $status: ${lines[0]}"
+    [ "$status" -eq 2 ]
+    run "$LAB/client" 9 9<&-
+    note "client 9 (closed): exit $status: ${lines[0]}"
+    [ "$status" -eq 2 ]
+    [[ ${lines[0]} == "client: fd 9 is not open"* ]]
+    run "$LAB/client" 0 </dev/null
+    note "client 0 (/dev/null): exit $status: ${lines[0]}"
+    [ "$status" -eq 2 ]
+    [[ ${lines[0]} == "client: fd 0 is not a socket"* ]]
+    for prog in server client; do
+        run "$LAB/$prog" --help
+        [ "$status" -eq 0 ]
+        [[ ${lines[0]} == "usage: $prog"* ]]
+        run "$LAB/$prog" -h
+        [ "$status" -eq 0 ]
+    done
+    run "$LAB/server" -x
+    [ "$status" -eq 2 ]
+    run "$LAB/server" /tmp/lab02.sock
+    note "server PATH:      exit $status: ${lines[0]}"
+    [ "$status" -eq 2 ]
+}
