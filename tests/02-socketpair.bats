@@ -10,7 +10,7 @@ setup() {
 }
 
 teardown() {
-    exec 5>&- 2>/dev/null || true   # the session's input: the client sees EOF
+    exec 5>&-   # the session's input: the client sees EOF
     lab_teardown
 }
 
@@ -27,9 +27,8 @@ open_session() {
     SERVER_PID=$PID
     exec 5>"$T/server.in"
     wait_until session_up_or_dead || return 1
-    if gone "$SERVER_PID"; then
-        echo "the server exited before the session started:" >&2
-        cat "$T/server.err" >&2
+    if ! session_up; then
+        echo "the session did not start (server.err below)" >&2
         return 1
     fi
     read -r SFD CFD < <(sed -nE 's/^\[server\] socketpair\(.*\) = fds ([0-9]+), ([0-9]+)$/\1 \2/p' "$T/server.err")
@@ -37,10 +36,48 @@ open_session() {
     echo "$CLIENT_PID" >>"$T/pids"   # teardown stops it too
 }
 
-session_up_or_dead() {
-    gone "$SERVER_PID" && return 0
+# The client runs and the server is past the close (or -k): up. A program
+# that died or failed (an error line, "child: ..."): no session will come.
+session_up() {
     has_line "$T/server.err" '^\[client\] getpeername' &&
-        has_line "$T/server.err" '^\[server\] (close\(fd [0-9]+\) = 0  \(the child|-k: )'
+        has_line "$T/server.err" '^\[server\] (close\(fd [0-9]+\) = |-k: )'
+}
+session_up_or_dead() {
+    session_up || gone "$SERVER_PID" || has_line "$T/server.err" '^(server|child|client): '
+}
+
+# wait_server_exit: wait for the server to exit; STATUS is its exit status.
+# Gives up at once, saying why, when one side waits for an EOF that cannot
+# come: it holds the other end of the pair itself.
+wait_server_exit() {
+    wait_until server_gone_or_stuck || return 1
+    if alive "$SERVER_PID"; then
+        echo "$STUCK: no EOF can come" >&2
+        return 1
+    fi
+    wait_exit "$SERVER_PID"
+}
+
+server_gone_or_stuck() {
+    gone "$SERVER_PID" && return 0
+    if [ -z "${CHILD:-}" ]; then
+        CHILD=$(sed -nE 's/^\[server\] fork\(\) = ([0-9]+).*/\1/p' "$T/server.err")
+        [ -n "$CHILD" ] || return 1
+        echo "$CHILD" >>"$T/pids"   # teardown stops it too
+    fi
+    if alive "$CHILD"; then
+        STUCK="the client holds both ends (the server's end leaked through exec)"
+        [ "$(nsockets "$CHILD")" -ge 2 ]
+    else
+        STUCK="the child is dead, yet the server holds both ends (-k, or no step 5)"
+        has_line "$T/server.err" '^\[server\] (close\(fd [0-9]+\) = |-k: )' &&
+            [ "$(nsockets "$SERVER_PID")" -ge 2 ]
+    fi
+}
+
+# nsockets PID: how many socket descriptors PID has.
+nsockets() {
+    find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l
 }
 
 # pair_rows PID...: the ss -xp rows (no header) of the Unix sockets these
@@ -51,21 +88,36 @@ pair_rows() {
     ss -xpH | grep -E "pid=($pids),"
 }
 
+# wait_rows N PID...: wait until pair_rows shows N rows; they are in ROWS.
+# (One ss dump can miss a socket while other sockets come and go: the
+# kernel walks its table in chunks. Asking again is enough.)
+wait_rows() {
+    local n=$1
+    shift
+    wait_until rows_are "$n" "$@"
+}
+rows_are() {
+    local n=$1
+    shift
+    mapfile -t ROWS < <(pair_rows "$@")
+    [ "${#ROWS[@]}" -eq "$n" ]
+}
+
+# client_row: the ss -xp row of the client's end, fd CFD, into ROW.
+client_row() {
+    ROW=$(pair_rows "$CLIENT_PID" | grep -F "pid=$CLIENT_PID,fd=$CFD)")
+}
+
 # socket_fds PID: "fd -> socket:[inode]" for each socket descriptor of PID.
 socket_fds() {
-    local f link
-    for f in /proc/"$1"/fd/*; do
-        link=$(readlink "$f") || continue
-        [[ $link == socket:* ]] && echo "${f##*/} -> $link"
-    done
+    find "/proc/$1/fd" -lname 'socket:*' -printf '%f -> %l\n' 2>/dev/null | sort -n
 }
 
 # rows_are_peers ROW1 ROW2: each row's local inode is the other's peer.
 rows_are_peers() {
-    local a b a_local a_peer b_local b_peer
-    read -r _ _ _ _ _ a_local _ a_peer _ <<<"$1"
-    read -r _ _ _ _ _ b_local _ b_peer _ <<<"$2"
-    a=$a_local b=$b_local
+    local a a_peer b b_peer
+    read -r _ _ _ _ _ a _ a_peer _ <<<"$1"
+    read -r _ _ _ _ _ b _ b_peer _ <<<"$2"
     [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ] &&
         [ "$a_peer" = "$b" ] && [ "$b_peer" = "$a" ]
 }
@@ -73,17 +125,16 @@ rows_are_peers() {
 @test "[step 1] socketpair(): ss shows two ends, each the other's peer, with no name (*) and no file" {
     before=$(ls -A "$LAB")
     open_session
-    mapfile -t rows < <(pair_rows "$SERVER_PID" "$CLIENT_PID")
+    wait_rows 2 "$SERVER_PID" "$CLIENT_PID"
     note "ss -xp, the rows of the server (pid $SERVER_PID) and the client (pid $CLIENT_PID):"
-    note_lines "  " < <(printf '%s\n' "${rows[@]}")
-    [ "${#rows[@]}" -eq 2 ]
-    [[ ${rows[0]} == u_str\ ESTAB\ *\ \*\ [0-9]*\ \*\ [0-9]*\ users:* ]]
-    [[ ${rows[1]} == u_str\ ESTAB\ *\ \*\ [0-9]*\ \*\ [0-9]*\ users:* ]]
-    rows_are_peers "${rows[0]}" "${rows[1]}"
+    note_lines "  " < <(printf '%s\n' "${ROWS[@]}")
+    [[ ${ROWS[0]} == u_str\ ESTAB\ *\ \*\ [0-9]*\ \*\ [0-9]*\ users:* ]]
+    [[ ${ROWS[1]} == u_str\ ESTAB\ *\ \*\ [0-9]*\ \*\ [0-9]*\ users:* ]]
+    rows_are_peers "${ROWS[0]}" "${ROWS[1]}"
     note "local inode of each row = peer inode of the other; both addresses are *"
     after=$(ls -A "$LAB")
     [ "$before" = "$after" ]
-    note "ls -A $LAB during the session: $(echo $after) (unchanged)"
+    note "ls -A $LAB during the session: ${after//$'\n'/ } (unchanged)"
 }
 
 @test "[step 1] the pair is bidirectional: client -> server and server -> client" {
@@ -100,7 +151,7 @@ rows_are_peers() {
 
 @test "[step 2] fork(): the client is the server's child, running ./client FD" {
     open_session
-    note "$(grep -E '^\[(server|child)\] fork' "$T/server.err" | tr '\n' ' ')"
+    grep -E '^\[(server|child)\] fork' "$T/server.err" | note_lines "  "
     ppid=$(awk '/^PPid:/ {print $2}' "/proc/$CLIENT_PID/status")
     exe=$(readlink "/proc/$CLIENT_PID/exe")
     cmdline=$(tr '\0' ' ' <"/proc/$CLIENT_PID/cmdline")
@@ -110,70 +161,81 @@ rows_are_peers() {
     [ "$cmdline" = "./client $CFD " ]
 }
 
-@test "[step 3] the child's end survives exec as fd N; the server's end does not (FD_CLOEXEC)" {
+@test "[step 3] FD_CLOEXEC cleared on the child's end: it survives exec, /proc/CLIENT/fd/N is that socket" {
     open_session
-    grep -E '^\[(child|client)\] (fcntl|getsockopt)' "$T/server.err" | note_lines "  "
-    server_link=$(readlink "/proc/$SERVER_PID/fd/$SFD")
-    client_link=$(readlink "/proc/$CLIENT_PID/fd/$CFD")
-    note "server /proc/$SERVER_PID/fd/$SFD -> $server_link"
-    note "client /proc/$CLIENT_PID/fd/$CFD -> $client_link"
-    [[ $client_link == socket:\[*\] ]]
-    [[ $server_link == socket:\[*\] ]]
-    row=$(pair_rows "$CLIENT_PID")
-    [ "$(awk '{print $6}' <<<"$row")" = "$(tr -dc 0-9 <<<"$client_link")" ]
-    sockets=$(socket_fds "$CLIENT_PID")
-    note "the client's socket descriptors: $sockets"
-    [ "$sockets" = "$CFD -> $client_link" ]   # one socket, and not the server's end
-    [ ! -e "/proc/$CLIENT_PID/fd/$SFD" ] || [ "$(readlink "/proc/$CLIENT_PID/fd/$SFD")" != "$server_link" ]
+    grep -E '^\[(child|client)\] (fcntl|execl|getsockopt)' "$T/server.err" | note_lines "  "
+    link=$(readlink "/proc/$CLIENT_PID/fd/$CFD")
+    note "client: /proc/$CLIENT_PID/fd/$CFD -> $link"
+    [[ $link == socket:\[*\] ]]
+    wait_until client_row
+    note "ss -xp: $ROW"
+    [ "$(awk '{print $6}' <<<"$ROW")" = "$(tr -dc 0-9 <<<"$link")" ]
+    has_line "$T/server.err" "^\[client\] getsockopt\(fd $CFD, SO_TYPE\) = SOCK_STREAM"
 }
 
-@test "[step 3] run from another directory, exec fails: the child says why, the server exits 1" {
+@test "[step 1] SOCK_CLOEXEC: exec closed the server's end in the child; the client holds one socket" {
+    open_session
+    server_link=$(readlink "/proc/$SERVER_PID/fd/$SFD")
+    sockets=$(socket_fds "$CLIENT_PID")
+    note "server: /proc/$SERVER_PID/fd/$SFD -> $server_link"
+    note "client: its socket descriptors: ${sockets//$'\n'/ }"
+    [[ $server_link == socket:\[*\] ]]
+    [ "$sockets" = "$CFD -> $(readlink "/proc/$CLIENT_PID/fd/$CFD")" ]
+    [[ $sockets != *"$server_link"* ]]
+}
+
+@test "[step 4] execl(): run elsewhere, exec fails: the child says why, exits 1; the server reads EOF, exits 1" {
     cd "$T"
     spawn server "$LAB/server"
-    wait_exit "$PID"
+    SERVER_PID=$PID
+    wait_server_exit
     note_lines "  " < <(grep -E 'execl|waitpid|^server:' "$T/server.err")
     [ "$STATUS" -eq 1 ]
     has_line "$T/server.err" '^child: execl \./client: No such file or directory$'
     has_line "$T/server.err" '^\[server\] waitpid\([0-9]+\) = [0-9]+: exited with status 1$'
 }
 
-@test "[step 4] the parent closes the child's end: the client is killed, the server reads EOF and exits" {
+@test "[step 5] the parent closes the child's end: the client is killed, the server reads EOF and exits" {
     open_session
     sockets=$(socket_fds "$SERVER_PID")
-    note "the server's socket descriptors: $sockets"
+    note "the server's socket descriptors: ${sockets//$'\n'/ }"
     [ "$sockets" = "$SFD -> $(readlink "/proc/$SERVER_PID/fd/$SFD")" ]
     kill -KILL "$CLIENT_PID"
-    wait_until has_line "$T/server.err" '^\[server\] read\(\) = 0: peer closed$'
-    wait_exit "$SERVER_PID"
+    wait_server_exit
     note "after kill -KILL $CLIENT_PID, the server says:"
     note_lines "  " < <(grep -A5 -E '^\[server\] read\(\) = 0' "$T/server.err")
     [ "$STATUS" -eq 1 ]
+    has_line "$T/server.err" '^\[server\] read\(\) = 0: peer closed$'
     has_line "$T/server.err" "^\[server\] waitpid\($CLIENT_PID\) = $CLIENT_PID: killed by signal 9 "
 }
 
-@test "[step 4] with -k (the bug) the server keeps the child's end: the client dies, EOF never comes" {
+@test "[step 5] with -k (the bug) the server keeps the child's end: the client dies, EOF never comes" {
     open_session -k
     kill -KILL "$CLIENT_PID"
     wait_gone "$CLIENT_PID"   # dead (a zombie: the server, stuck in read, does not reap it)
-    mapfile -t rows < <(pair_rows "$SERVER_PID" "$CLIENT_PID")
+    wait_rows 2 "$SERVER_PID" "$CLIENT_PID"
     note "client killed; ss -xp now shows both ends in the server:"
-    note_lines "  " < <(printf '%s\n' "${rows[@]}")
-    [ "${#rows[@]}" -eq 2 ]
-    [[ ${rows[0]} == *"pid=$SERVER_PID,"* && ${rows[1]} == *"pid=$SERVER_PID,"* ]]
-    rows_are_peers "${rows[0]}" "${rows[1]}"
+    note_lines "  " < <(printf '%s\n' "${ROWS[@]}")
+    [[ ${ROWS[0]} == *"pid=$SERVER_PID,"* && ${ROWS[1]} == *"pid=$SERVER_PID,"* ]]
+    rows_are_peers "${ROWS[0]}" "${ROWS[1]}"
     sockets=$(socket_fds "$SERVER_PID")
-    note "the server's socket descriptors: $(echo $sockets)"
+    note "the server's socket descriptors: ${sockets//$'\n'/ }"
     [ "$(wc -l <<<"$sockets")" -eq 2 ]
     alive "$SERVER_PID"
-    note "server alive, state $(awk '{print $3}' "/proc/$SERVER_PID/stat"), waiting in $(cat "/proc/$SERVER_PID/wchan" 2>/dev/null); last line: $(tail -n 1 "$T/server.err")"
-    ! has_line "$T/server.err" '^\[server\] read\(\) = 0'
+    note "server alive, state $(awk '{print $3}' "/proc/$SERVER_PID/stat"), waiting in $(cat "/proc/$SERVER_PID/wchan" 2>/dev/null); it said: $(grep '^\[server\] -k' "$T/server.err")"
+    run ! has_line "$T/server.err" '^\[server\] read\(\) = 0'
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    note "kill -TERM: exit status $STATUS, $(tail -n 1 "$T/server.err")"
+    [ "$STATUS" -eq 0 ]
 }
 
-@test "[step 5] end of input: shutdown(SHUT_WR) gives the server EOF; the replies still arrive; exit 0" {
+@test "[step 6] end of input: shutdown(SHUT_WR) gives the server EOF; the replies still arrive; exit 0" {
     printf 'one\ntwo\n' >"$T/server.in"
     cd "$LAB"
     spawn server ./server
-    wait_exit "$PID"
+    SERVER_PID=$PID
+    wait_server_exit
     note_lines "  " < <(grep -E 'shutdown|read\(\) = 0|waitpid' "$T/server.err")
     [ "$STATUS" -eq 0 ]
     [ "$(cat "$T/server.out")" = "$(printf 'ONE\nTWO')" ]
@@ -187,7 +249,8 @@ rows_are_peers() {
     head -c 16777216 /dev/urandom >"$T/server.in"
     cd "$LAB"
     spawn server ./server
-    wait_exit "$PID"
+    SERVER_PID=$PID
+    wait_server_exit
     [ "$STATUS" -eq 0 ]
     upcase <"$T/server.in" | cmp - "$T/server.out"
     note "16 MiB: $(grep -c '^\[server\] read() = [0-9]* bytes' "$T/server.err") server reads, output identical to tr a-z A-Z"

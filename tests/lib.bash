@@ -81,12 +81,24 @@ has_line() {
     [ -f "$1" ] && grep -qE -- "$2" "$1"
 }
 
-# alive PID: the process exists and is not a zombie.
-alive() {
+# proc_state PID: the process's state letter from /proc/PID/stat (R, S,
+# T when stopped, Z when a zombie); fails when there is no such process.
+proc_state() {
     local stat
     stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
     stat=${stat##*) }
-    [ "${stat%% *}" != Z ]
+    echo "${stat%% *}"
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+    local state
+    state=$(proc_state "$1") && [ "$state" != Z ]
+}
+
+# stopped PID: the process is stopped (SIGSTOP took effect).
+stopped() {
+    [ "$(proc_state "$1")" = T ]
 }
 
 gone() { ! alive "$1"; }
@@ -102,10 +114,15 @@ wait_gone() {
 # Standard input comes from $T/NAME.in when that file or FIFO exists.
 # With SHARED_LOG set, standard error is appended there instead, so the
 # narration of several programs reads in the order it happened.
+# With TRACE_DIR set (`make trace`), COMMAND runs under strace, its socket
+# calls written to $TRACE_DIR/NAME.trace; PID is still COMMAND's own pid.
 spawn() {
-    local name=$1 in=/dev/null
+    local name=$1 in=/dev/null tracer
     shift
     [ -e "$T/$name.in" ] && in="$T/$name.in"
+    if [ -n "${TRACE_DIR:-}" ]; then
+        set -- strace -f -qq -o "$TRACE_DIR/$name.trace" -e trace=%network -- "$@"
+    fi
     # fd 3 is bats' output: a child holding it makes bats wait for it.
     # fds 4-9 are the test's own (the writing end of a FIFO, say): a child
     # holding one would never see EOF on it.
@@ -113,6 +130,13 @@ spawn() {
         3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
     PID=$!
     echo "$PID" >>"$T/pids"
+    if [ -n "${TRACE_DIR:-}" ]; then
+        tracer=$PID
+        wait_until pgrep -P "$tracer" >/dev/null || return 1
+        PID=$(pgrep -P "$tracer")
+        echo "$PID" >>"$T/pids"
+        echo "$tracer" >"$T/tracer.$PID"   # for wait_exit: strace passes on the status
+    fi
 }
 
 # start_server ARGS...: spawn "$LAB/server" ARGS and wait for its readiness
@@ -140,15 +164,36 @@ ready_or_dead() {
 # status (128+N for signal N). Call it directly, not in $(...): only the
 # shell that spawned a process can collect its status.
 wait_exit() {
+    local parent=$1
     STATUS=0
     wait_gone "$1" || return 1
-    wait "$1" || STATUS=$?
+    [ -f "$T/tracer.$1" ] && parent=$(cat "$T/tracer.$1")
+    wait "$parent" || STATUS=$?
 }
 
 # unix_row INODE: the `ss -xap` row (no header) of the unix socket with
 # that inode number.
 unix_row() {
     ss -xapH | awk -v ino="$1" '$6 == ino'
+}
+
+# count REGEX FILE: how many lines of FILE match the extended REGEX; 0 when
+# none or no FILE. (A bare `n=$(grep -c ...)` aborts a bats test on 0.)
+count() {
+    local n
+    n=$(grep -cE -- "$1" "$2" 2>/dev/null) || true
+    echo "${n:-0}"
+}
+
+# not COMMAND...: succeeds when COMMAND fails. A bare `! COMMAND` never
+# fails a bats test: bash's errexit ignores negated commands.
+not() {
+    ! "$@"
+}
+
+# indent: the tours print programs' output indented under the explanation.
+indent() {
+    sed 's/^/    /'
 }
 
 # upcase: the reference protocol, for comparing a program's output.

@@ -29,15 +29,15 @@ int main(int argc, char *argv[])
     struct sockaddr_un addr;
     static char out[CHUNK], in[BUF_SIZE];
     size_t pending = 0, off = 0;   /* bytes of out[] not yet sent */
-    int stdin_done = 0, fd = -1, rc = -1;
+    int stdin_done = 0, fd = -1, connected = -1;
 
     parse_args(argc, argv, usage, &addr, NULL);
     signal(SIGPIPE, SIG_IGN);   /* a vanished server gives EPIPE, not death */
 
     /* TODO 5: Create a stream socket (AF_UNIX, SOCK_STREAM) into fd and
-     * connect(2) it to addr; keep connect's result in rc. */
+     * connect(2) it to addr; keep connect's result in connected. */
     errno = ENOSYS; /* step 5: replace this line */
-    if (rc == -1)
+    if (connected == -1)
         fail("connect %s", addr.sun_path);   /* ENOENT: no file; ECONNREFUSED: nobody listens */
     say("connect(\"%s\") = 0", addr.sun_path);
 
@@ -66,11 +66,12 @@ int main(int argc, char *argv[])
                 off = 0;
             }
             if (n == 0) {
+                int shut = -1;
                 /* TODO 6: Standard input is over. Tell the server with
                  * shutdown(2), closing our sending direction only: we
-                 * still have replies to read. Keep the result in rc. */
+                 * still have replies to read. Keep the result in shut. */
                 errno = ENOSYS; /* step 6: replace this line */
-                if (rc == -1)
+                if (shut == -1)
                     fail("shutdown");
                 say("shutdown(SHUT_WR) = 0");
                 stdin_done = 1;

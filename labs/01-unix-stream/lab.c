@@ -11,26 +11,41 @@
 
 const char *prog = "lab01";
 
-void say(const char *fmt, ...)
+/* One line on stderr: "[prog] message" (narration) or "prog: message" and,
+ * when reason is not NULL, ": reason". Built in a buffer and written with
+ * one write(2): when the server and the client share a terminal or a log,
+ * their lines interleave whole, never cut into each other. */
+__attribute__((format(printf, 3, 0)))
+static void put_line(int narration, const char *reason, const char *fmt, va_list ap)
 {
     char line[512];
+    size_t n = (size_t)snprintf(line, sizeof line, narration ? "[%s] " : "%s: ", prog);
+
+    vsnprintf(line + n, sizeof line - n, fmt, ap);
+    n = strlen(line);
+    if (reason != NULL)
+        snprintf(line + n, sizeof line - n, ": %s", reason);
+    n = strlen(line);
+    if (n == sizeof line - 1)   /* cut short: make room for the newline */
+        n--;
+    line[n++] = '\n';
+    write_all(2, line, n);
+}
+
+void say(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    put_line(1, NULL, fmt, ap);
     va_end(ap);
-    /* One fprintf, so one write(2): when the server and the client share a
-     * terminal or a log, their lines interleave whole. */
-    fprintf(stderr, "[%s] %s\n", prog, line);
 }
 
 void fail(const char *fmt, ...)
 {
-    const char *reason = strerror(errno);   /* before stdio can change errno */
+    const char *reason = strerror(errno);   /* before anything can change errno */
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, ": %s\n", reason);
+    put_line(0, reason, fmt, ap);
     va_end(ap);
     exit(1);
 }
@@ -39,9 +54,7 @@ void failx(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    put_line(0, NULL, fmt, ap);
     va_end(ap);
     exit(1);
 }
@@ -50,10 +63,9 @@ void usage_error(const char *usage, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n%s", usage);
+    put_line(0, NULL, fmt, ap);
     va_end(ap);
+    fputs(usage, stderr);
     exit(2);
 }
 

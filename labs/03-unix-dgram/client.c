@@ -66,7 +66,7 @@ int main(int argc, char *argv[])
         fail("getsockname");
     say("getsockname() = %s", addr_name(&me, melen));
 
-    rc = -1;
+    rc = -1;   /* until connect() says otherwise */
     /* TODO 6: connect(2) fd to the server's address addr, keeping the result
      * in rc. A datagram socket makes no connection: connect() sets the
      * default destination of send(), and from now on only the server's

@@ -12,12 +12,15 @@ const char *prog = "lab03";
 
 void say(const char *fmt, ...)
 {
+    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "[%s] ", prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    /* One fprintf, so one write(2) (stderr is unbuffered): when the server
+     * and the client share a terminal or a log, their lines interleave
+     * whole, never cut into each other. */
+    fprintf(stderr, "[%s] %s\n", prog, line);
 }
 
 void fail(const char *fmt, ...)

@@ -91,9 +91,10 @@ int main(int argc, char *argv[])
     say("socket(AF_UNIX, SOCK_DGRAM) = fd %d", sfd);
 
     /* bind() creates the file with mode 0777 minus the umask. With umask
-     * 077 it is born srwx------: sending to it needs write permission on
-     * it, so only our own user may send (unix(7), "Pathname socket
-     * ownership and permissions"). -m widens it afterwards, on request. */
+     * 077 it is born srwx------: on Linux, sending to it needs write
+     * permission on it, so only our own user may send (unix(7), "Pathname
+     * socket ownership and permissions": POSIX says nothing of it, and some
+     * older BSDs ignore it). -m widens it afterwards, on request. */
     umask(077);
     for (int attempt = 1; attempt <= 2; attempt++) {
         /* TODO 2: Give the socket its name, the address clients send to:
@@ -111,8 +112,12 @@ int main(int argc, char *argv[])
     say("bind(\"%s\") = 0", addr.sun_path);
     snprintf(goodbye, sizeof goodbye, "[server] signal: unlink(\"%s\"), exit 0\n",
              addr.sun_path);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    /* sigaction(2), not signal(): under -D_POSIX_C_SOURCE, glibc's signal()
+     * resets the handler on entry, so a second signal would kill us. */
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (opt.mode != -1) {
         if (chmod(addr.sun_path, (mode_t)opt.mode) == -1)
             fail("chmod %s", addr.sun_path);
@@ -137,7 +142,8 @@ int main(int argc, char *argv[])
             continue;
         if (n == -1)
             fail("recvmsg");
-        /* A sender that never bound an address has none: nowhere to reply. */
+        /* A sender that never bound an address has none: nowhere to reply.
+         * (Linux gives its length as 0; unix(7) says sizeof(sa_family_t).) */
         if (msg.msg_namelen <= sizeof(sa_family_t)) {
             say("recvmsg() = %zd bytes from an unnamed socket: cannot reply", n);
             continue;

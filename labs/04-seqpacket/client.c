@@ -39,9 +39,9 @@ int main(int argc, char *argv[])
     parse_args(argc, argv, usage, &addr, NULL, NULL);
     signal(SIGPIPE, SIG_IGN);   /* a vanished server gives EPIPE, not death */
 
-    /* TODO 7: Create a seqpacket socket (AF_UNIX, SOCK_SEQPACKET) into fd
+    /* TODO 5: Create a seqpacket socket (AF_UNIX, SOCK_SEQPACKET) into fd
      * and connect(2) it to addr; keep connect's result in rc. */
-    errno = ENOSYS; /* step 7: replace this line */
+    errno = ENOSYS; /* step 5: replace this line */
     if (rc == -1)
         fail("connect %s", addr.sun_path);   /* ENOENT: no file; ECONNREFUSED: nobody listens */
     say("connect(\"%s\") = 0", addr.sun_path);
@@ -95,8 +95,8 @@ int main(int argc, char *argv[])
              * end. With no reply owed it can only be the end. */
             if (n == 0 && (received == sent || peer_closed(fd))) {
                 say("recv() = 0: server closed");
-                failx("the server closed the connection early (%ld replies to %ld messages)",
-                      received, sent);
+                failx("the server closed the connection early (messages sent: %ld, "
+                      "replies received: %ld)", sent, received);
             }
             if (n >= 0) {
                 if (n == 0)
@@ -111,9 +111,10 @@ int main(int argc, char *argv[])
             }
         }
         if (ready && (p[1].revents & POLLOUT)) {
-            /* One send(), one message: whole, or EAGAIN and we try again. */
+            /* One send(), one message: whole, or EAGAIN and we try again.
+             * EPIPE: the server is gone; the next recv() says so. */
             ssize_t w = send(fd, in + start, len, 0);
-            if (w == -1 && errno != EAGAIN && errno != EINTR)
+            if (w == -1 && errno != EAGAIN && errno != EINTR && errno != EPIPE)
                 fail("send");
             if (w >= 0) {
                 say("send() = %zd bytes", w);

@@ -29,6 +29,7 @@ static const char usage[] =
     "           largest message); a longer message is truncated\n";
 
 static struct sockaddr_un addr;   /* global: the exit paths below need it */
+static void serve(int cfd, size_t size);   /* below main(), in lesson order */
 
 /* The file bind() created is ours to remove: on a normal exit... */
 static void remove_socket_file(void)
@@ -75,60 +76,6 @@ static void remove_stale_socket(void)
     say("unlink(\"%s\") = 0", addr.sun_path);
 }
 
-/* Echo one client, one reply per message, until it closes. Its failures
- * cost that client only. Each recvmsg() takes exactly one message; what
- * does not fit in the buffer is discarded, never read later as in a stream. */
-static void serve(int cfd, size_t size)
-{
-    static char buf[MAX_MSG];
-    struct iovec iov = { .iov_base = buf, .iov_len = size };
-    for (;;) {
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-        ssize_t n = -1, w;
-        int closed = 0;
-        /* TODO 5: Receive one message with recvmsg(2) into msg, keeping the
-         * result in n. Pass the flag MSG_TRUNC (as an input flag it is
-         * Linux-specific): n is then the message's real length even when
-         * the buffer was too short; msg.msg_flags gets MSG_TRUNC as usual. */
-        errno = ENOSYS; /* step 5: replace this line */
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1) {
-            say("recvmsg() = -1: %s", strerror(errno));
-            return;
-        }
-        /* TODO 6: A 0 from recvmsg() is an empty message or the end of the
-         * connection. If n is 0, set closed to peer_closed(cfd) (lab.c: it
-         * asks poll(2) for POLLRDHUP). Its answer is certain only because
-         * this is request/reply: the client closes after it has read every
-         * reply, never with an empty message still waiting for its reply. */
-        errno = ENOSYS; /* step 6: replace this line */
-        if (closed) {
-            say("recvmsg() = 0: peer closed");
-            return;
-        }
-        if (n == 0) {
-            say("recvmsg() = 0 bytes: an empty message");
-        } else if (msg.msg_flags & MSG_TRUNC) {
-            say("recvmsg() = %zd bytes, buffer holds %zu: truncated (MSG_TRUNC)", n, size);
-            n = (ssize_t)size;   /* the bytes we hold; the rest is gone */
-        } else {
-            say("recvmsg() = %zd bytes", n);
-        }
-        upcase(buf, (size_t)n);
-        /* One send(), one message: it goes whole or not at all, there is
-         * no partial send on a seqpacket socket. EPIPE: the client left. */
-        do
-            w = send(cfd, buf, (size_t)n, 0);
-        while (w == -1 && errno == EINTR);
-        if (w == -1) {
-            say("send() = -1: %s", strerror(errno));
-            return;
-        }
-        say("send() = %zd bytes", w);
-    }
-}
-
 int main(int argc, char *argv[])
 {
     prog = "server";
@@ -149,9 +96,10 @@ int main(int argc, char *argv[])
     say("socket(AF_UNIX, SOCK_SEQPACKET) = fd %d", lfd);
 
     /* bind() creates the file with mode 0777 minus the umask. With umask
-     * 077 it is born srwx------: connect() needs write permission on it,
-     * so only our own user can connect (unix(7), "Pathname socket ownership
-     * and permissions"). -m widens it afterwards, on request. */
+     * 077 it is born srwx------: on Linux, connect() needs write permission
+     * on it, so only our own user can connect (unix(7), "Pathname socket
+     * ownership and permissions": POSIX says nothing of it, and some older
+     * BSDs ignore it). -m widens it afterwards, on request. */
     umask(077);
     for (int attempt = 1; attempt <= 2; attempt++) {
         /* TODO 2: Give the socket its name: bind(2) lfd to addr, keeping
@@ -169,8 +117,12 @@ int main(int argc, char *argv[])
     say("bind(\"%s\") = 0", addr.sun_path);
     snprintf(goodbye, sizeof goodbye, "[server] signal: unlink(\"%s\"), exit 0\n",
              addr.sun_path);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    /* sigaction(2), not signal(): under -D_POSIX_C_SOURCE, glibc's signal()
+     * resets the handler on entry, so a second signal would kill us. */
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (mode != -1) {
         if (chmod(addr.sun_path, (mode_t)mode) == -1)
             fail("chmod %s", addr.sun_path);
@@ -197,7 +149,64 @@ int main(int argc, char *argv[])
             fail("accept");
         say("accept() = fd %d", cfd);
         serve(cfd, (size_t)size);
-        close(cfd);
-        say("close(fd %d) = 0", cfd);
+        if (close(cfd) == -1)   /* the fd is freed anyway (close(2)): not fatal */
+            say("close(fd %d) = -1: %s", cfd, strerror(errno));
+        else
+            say("close(fd %d) = 0", cfd);
+    }
+}
+
+/* Echo one client, one reply per message, until it closes. Its failures
+ * cost that client only. Each recvmsg() takes exactly one message; what
+ * does not fit in the buffer is discarded, never read later as in a stream. */
+static void serve(int cfd, size_t size)
+{
+    static char buf[MAX_MSG];
+    struct iovec iov = { .iov_base = buf, .iov_len = size };
+    for (;;) {
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n = -1, w;
+        int closed = 0;
+        /* TODO 6: Receive one message with recvmsg(2) into msg, keeping the
+         * result in n. Pass the flag MSG_TRUNC (as an input flag it is
+         * Linux-specific): n is then the message's real length even when
+         * the buffer was too short; msg.msg_flags gets MSG_TRUNC as usual. */
+        errno = ENOSYS; /* step 6: replace this line */
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1) {
+            say("recvmsg() = -1: %s", strerror(errno));
+            return;
+        }
+        /* TODO 7: Tell an empty message from the end: if n is 0, set
+         * closed to peer_closed(cfd) (lab.c), which asks poll(2) for
+         * POLLRDHUP. recvmsg() returns 0 for both; the answer is certain
+         * only because this is request/reply: the client closes after it
+         * has read every reply, never with an empty message still waiting
+         * here for its reply. */
+        errno = ENOSYS; /* step 7: replace this line */
+        if (closed) {
+            say("recvmsg() = 0: peer closed");
+            return;
+        }
+        if (n == 0) {
+            say("recvmsg() = 0 bytes: an empty message");
+        } else if (msg.msg_flags & MSG_TRUNC) {
+            say("recvmsg() = %zd bytes, buffer holds %zu: truncated (MSG_TRUNC)", n, size);
+            n = (ssize_t)size;   /* the bytes we hold; the rest is gone */
+        } else {
+            say("recvmsg() = %zd bytes", n);
+        }
+        upcase(buf, (size_t)n);
+        /* One send(), one message: it goes whole or not at all, there is
+         * no partial send on a seqpacket socket. EPIPE: the client left. */
+        do
+            w = send(cfd, buf, (size_t)n, 0);
+        while (w == -1 && errno == EINTR);
+        if (w == -1) {
+            say("send() = -1: %s", strerror(errno));
+            return;
+        }
+        say("send() = %zd bytes", w);
     }
 }

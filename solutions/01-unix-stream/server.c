@@ -98,7 +98,7 @@ int main(int argc, char *argv[])
 {
     prog = "server";
     long mode = -1;
-    int lfd = -1, rc = -1;
+    int lfd = -1, bound = -1, listening = -1;
 
     parse_args(argc, argv, usage, &addr, &mode);
 
@@ -115,29 +115,34 @@ int main(int argc, char *argv[])
     say("socket(AF_UNIX, SOCK_STREAM) = fd %d", lfd);
 
     /* bind() creates the file with mode 0777 minus the umask. With umask
-     * 077 it is born srwx------: connect() needs write permission on it,
-     * so only our own user can connect (unix(7), "Pathname socket ownership
-     * and permissions"). -m widens it afterwards, on request. */
+     * 077 it is born srwx------: on Linux, connect() needs write permission
+     * on it, so only our own user can connect (unix(7), "Pathname socket
+     * ownership and permissions": POSIX says nothing of it, and some older
+     * BSDs ignore it). -m widens it afterwards, on request. */
     umask(077);
     for (int attempt = 1; attempt <= 2; attempt++) {
         /* TODO 2: Give the socket its name: bind(2) lfd to addr, keeping
-         * the result in rc. (The loop around you replaces a stale socket
+         * the result in bound. (The loop around you replaces a stale socket
          * file, one left by a server that died, and lets you try again.) */
-        rc = bind(lfd, (struct sockaddr *)&addr, sizeof addr);
+        bound = bind(lfd, (struct sockaddr *)&addr, sizeof addr);
         /* END TODO 2 */
-        if (rc == 0 || errno != EADDRINUSE || attempt == 2)
+        if (bound == 0 || errno != EADDRINUSE || attempt == 2)
             break;
         say("bind(\"%s\") = -1: Address already in use", addr.sun_path);
         remove_stale_socket();
     }
-    if (rc == -1)
+    if (bound == -1)
         fail("bind %s", addr.sun_path);
     atexit(remove_socket_file);
     say("bind(\"%s\") = 0", addr.sun_path);
     snprintf(goodbye, sizeof goodbye, "[server] signal: unlink(\"%s\"), exit 0\n",
              addr.sun_path);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    /* sigaction(2), not signal(): under -D_POSIX_C_SOURCE, glibc's signal()
+     * resets the handler on entry, so a second signal would kill us. */
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (mode != -1) {
         if (chmod(addr.sun_path, (mode_t)mode) == -1)
             fail("chmod %s", addr.sun_path);
@@ -145,10 +150,11 @@ int main(int argc, char *argv[])
     }
 
     /* TODO 3: Turn the socket into a listening one with listen(2), with a
-     * backlog of 16 connections waiting to be accepted. */
-    rc = listen(lfd, 16);
+     * backlog of 16 connections waiting to be accepted; keep the result
+     * in listening. */
+    listening = listen(lfd, 16);
     /* END TODO 3 */
-    if (rc == -1)
+    if (listening == -1)
         fail("listen");
     say("listen(backlog=16) = 0");
     printf("listening on %s\n", addr.sun_path);   /* the readiness line */
@@ -166,7 +172,9 @@ int main(int argc, char *argv[])
             fail("accept");
         say("accept() = fd %d", cfd);
         serve(cfd);
-        close(cfd);
-        say("close(fd %d) = 0", cfd);
+        if (close(cfd) == -1)   /* the fd is freed anyway (close(2)): not fatal */
+            say("close(fd %d) = -1: %s", cfd, strerror(errno));
+        else
+            say("close(fd %d) = 0", cfd);
     }
 }

@@ -23,9 +23,9 @@
 
 static const char usage[] =
     "usage: client FD < input > output\n"
-    "  Sends standard input over FD, a connected stream socket inherited\n"
-    "  from its parent (./server runs the client so), and writes the\n"
-    "  replies to standard output.\n";
+    "  Sends standard input over FD, a connected stream socket that it\n"
+    "  inherited, and writes the replies to standard output. ./server\n"
+    "  starts it with the right FD; by hand, FD must be an open socket.\n";
 
 int main(int argc, char *argv[])
 {
@@ -91,11 +91,11 @@ int main(int argc, char *argv[])
                 off = 0;
             }
             if (r == 0) {
-                /* TODO 5: Standard input is over. Tell the server with
+                /* TODO 6: Standard input is over. Tell the server with
                  * shutdown(2), closing our sending direction only: we
                  * still have replies to read. Keep the result in rc. */
                 rc = shutdown(fd, SHUT_WR);
-                /* END TODO 5 */
+                /* END TODO 6 */
                 if (rc == -1)
                     fail("shutdown");
                 say("shutdown(SHUT_WR) = 0");

@@ -20,12 +20,11 @@
 
 static const char usage[] =
     "usage: server [-k] < input > output\n"
-    "  Creates a connected pair of Unix stream sockets, runs ./client on\n"
-    "  one end (so run it from the directory that holds client) and serves\n"
-    "  upper-case echo on the other. The client sends standard input and\n"
-    "  writes the replies to standard output.\n"
-    "  -k  keep the child's end open in the server too: the bug that keeps\n"
-    "      EOF from ever arriving if the client dies\n";
+    "  Makes a connected pair of Unix stream sockets, runs ./client on one\n"
+    "  end (run it from client's directory) and serves upper-case echo on\n"
+    "  the other. The client sends stdin and writes the replies to stdout.\n"
+    "  -k  keep the child's end open here too: the bug (no EOF if the\n"
+    "      client dies)\n";
 
 /* SIGINT/SIGTERM: exit 0, as every server of the course does. Our end of
  * the pair closes with us, so the client sees EOF and ends too. Only
@@ -83,14 +82,19 @@ int main(int argc, char *argv[])
             usage_error(usage, "unexpected argument '%s' (the pair needs no path)", argv[i]);
     }
     signal(SIGPIPE, SIG_IGN);   /* a vanished client gives EPIPE, not death */
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    /* sigaction(2), not signal(): under -D_POSIX_C_SOURCE, glibc's signal()
+     * resets the handler on entry, so a second signal would kill us. */
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 
     /* SOCK_CLOEXEC (Linux-specific, also in the BSDs) sets FD_CLOEXEC on
      * both ends at birth: exec closes them, so no end leaks into a program
      * that was not meant to have it. The child opts one end back in. */
-    /* TODO 1: Create the pair with socketpair(2) into sv: domain AF_UNIX,
-     * type SOCK_STREAM | SOCK_CLOEXEC, protocol 0. Keep the result in rc. */
+    /* TODO 1: Make the connected pair with socketpair(2), into sv:
+     * domain AF_UNIX, type SOCK_STREAM | SOCK_CLOEXEC, protocol 0. Keep
+     * the result in rc. */
     rc = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
     /* END TODO 1 */
     if (rc == -1)
@@ -98,27 +102,32 @@ int main(int argc, char *argv[])
     say("socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC) = fds %d, %d", sv[0], sv[1]);
     snprintf(fdarg, sizeof fdarg, "%d", sv[1]);
 
-    /* TODO 2: Make the child with fork(2); keep its result in pid (the
-     * child's pid in the parent, 0 in the child). The child starts with a
-     * copy of every descriptor: both ends of the pair. */
+    /* TODO 2: Start the child with fork(2); keep the result in pid.
+     * The parent gets the child's pid, the child gets 0, and a copy of
+     * every descriptor: both ends of the pair. */
     pid = fork();
     /* END TODO 2 */
     if (pid == -1)
         fail("fork");
     if (pid == 0) {
+        int cleared = -1;   /* fcntl()'s result */
         prog = "child";
         say("fork() = 0: this is the child, pid %ld", (long)getpid());
-        /* TODO 3: Keep the child's end, sv[1], across exec: clear its
-         * FD_CLOEXEC flag with fcntl(2) F_SETFD, 0 (sv[0] keeps the flag,
-         * so exec closes it). Then become the client with execl(3):
-         * path "./client", arguments "./client", fdarg, (char *)NULL. */
-        if (fcntl(sv[1], F_SETFD, 0) == -1)
+        /* TODO 3: Let the child's end, sv[1], survive exec: clear its
+         * FD_CLOEXEC flag with fcntl(2), F_SETFD to 0. Keep the result in
+         * cleared. sv[0] keeps the flag: exec will close it. */
+        cleared = fcntl(sv[1], F_SETFD, 0);
+        /* END TODO 3 */
+        if (cleared == -1)
             fail("fcntl fd %d F_SETFD", sv[1]);
         say("fcntl(fd %d, F_SETFD, 0) = 0: fd %d survives exec, fd %d does not",
             sv[1], sv[1], sv[0]);
         say("execl(\"./client\", \"./client\", \"%s\")", fdarg);
+        /* TODO 4: Become the client with execl(3): path "./client",
+         * arguments "./client", fdarg (sv[1]'s number) and (char *)NULL.
+         * The descriptor table survives exec, so the number stays valid. */
         execl("./client", "./client", fdarg, (char *)NULL);
-        /* END TODO 3 */
+        /* END TODO 4 */
         fail("execl ./client");   /* exec returns only when it failed */
     }
     say("fork() = %ld: the child", (long)pid);
@@ -126,23 +135,28 @@ int main(int argc, char *argv[])
     if (keep) {
         say("-k: fd %d, the child's end, stays open here too (the bug)", sv[1]);
     } else {
-        /* TODO 4: Close the child's end, sv[1], here in the parent with
-         * close(2); keep the result in closed. The server reads EOF only
-         * once every descriptor for that end is closed: kept open here, it
-         * would hold EOF back forever if the client died. */
+        /* TODO 5: Close the child's end, sv[1], in the parent: close(2).
+         * Keep the result in closed. The server reads EOF only once every
+         * descriptor for that end is closed: left open here, it would hold
+         * EOF back forever if the client died. */
         closed = close(sv[1]);
-        /* END TODO 4 */
-        if (closed == -1)
-            fail("close fd %d", sv[1]);
-        say("close(fd %d) = 0  (the child's end)", sv[1]);
+        /* END TODO 5 */
+        if (closed == -1)   /* not fatal: Linux frees the fd anyway, close(2) */
+            say("close(fd %d) = -1: %s", sv[1], strerror(errno));
+        else
+            say("close(fd %d) = 0  (the child's end)", sv[1]);
     }
 
     serve(sv[0]);
-    close(sv[0]);
-    say("close(fd %d) = 0", sv[0]);
+    if (close(sv[0]) == -1)
+        say("close(fd %d) = -1: %s", sv[0], strerror(errno));
+    else
+        say("close(fd %d) = 0", sv[0]);
     if (keep) {
-        close(sv[1]);
-        say("close(fd %d) = 0  (the child's end, kept by -k)", sv[1]);
+        if (close(sv[1]) == -1)
+            say("close(fd %d) = -1: %s", sv[1], strerror(errno));
+        else
+            say("close(fd %d) = 0  (the child's end, kept by -k)", sv[1]);
     }
 
     /* Collect the child's exit status (waitpid(2)): it becomes ours. */

@@ -122,10 +122,11 @@ void upcase(char *buf, size_t n)
 int peer_closed(int fd)
 {
     /* Timeout 0: poll(2) only looks, it never waits. POLLRDHUP (Linux
-     * 2.6.17, see poll(2)) reports that the peer shut down its writing
-     * side; a peer that closed altogether also gives POLLHUP. Once set,
-     * they stay set: so if they are clear now, the peer had not shut down
-     * when our receive returned 0, and that 0 was an empty message. */
+     * 2.6.17, see poll(2); it works on seqpacket sockets too) reports that
+     * the peer shut down its writing side; a peer that closed altogether
+     * also gives POLLHUP. Once set, they stay set: so if they are clear
+     * now, the peer had not shut down when our receive returned 0, and
+     * that 0 was an empty message. */
     struct pollfd p = { .fd = fd, .events = POLLRDHUP };
     while (poll(&p, 1, 0) == -1)
         if (errno != EINTR)

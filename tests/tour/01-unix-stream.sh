@@ -2,7 +2,6 @@
 # Sourced by tests/tour.sh with lib.bash loaded, LAB and T set.
 SOCK=$T/lab01.sock
 SHARED_LOG=$T/narration    # both programs' narration, in the order it happened
-indent() { sed 's/^/    /'; }
 
 echo "A Unix stream socket is named by a path. Start the server on $SOCK:"
 start_server "$SOCK" || return 1
