@@ -1,0 +1,292 @@
+/* lab.c - narration, error exits, argument parsing, the step mode and byte
+ * shuffling for lab 07 (see lab.h). */
+
+/* struct tcp_info in <netinet/tcp.h> is a Linux extension, hidden under
+ * -D_POSIX_C_SOURCE; _DEFAULT_SOURCE shows it (feature_test_macros(7)). */
+#define _DEFAULT_SOURCE
+#include "lab.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+const char *prog = "lab07";
+
+void say(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    /* One fprintf, so one write(2): when the server and the client share a
+     * terminal or a log, their lines interleave whole. */
+    fprintf(stderr, "[%s] %s\n", prog, line);
+}
+
+void fail(const char *fmt, ...)
+{
+    const char *reason = strerror(errno);   /* before stdio can change errno */
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, ": %s\n", reason);
+    va_end(ap);
+    exit(1);
+}
+
+void failx(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+void usage_error(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n%s", usage);
+    va_end(ap);
+    exit(2);
+}
+
+/* Only async-signal-safe calls in a handler (signal-safety(7)): write()
+ * and _exit() are, printf() is not; so the line is made beforehand. */
+static char goodbye[64];
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (write(2, goodbye, strlen(goodbye)) == -1)
+        _exit(1);
+    _exit(0);
+}
+
+void exit_on_signals(void)
+{
+    snprintf(goodbye, sizeof goodbye, "[%s] signal: exit 0\n", prog);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+}
+
+/* A decimal number from min to max, digits only; anything else (empty,
+ * a sign, a letter, too large) is a usage error. */
+static long number(const char *usage, const char *what, const char *s,
+                   long min, long max)
+{
+    long n = 0;
+    size_t len = strlen(s);
+    if (len == 0 || len > 9 || strspn(s, "0123456789") != len)
+        usage_error(usage, "bad %s '%s' (digits only, %ld to %ld)", what, s, min, max);
+    n = strtol(s, NULL, 10);
+    if (n < min || n > max)
+        usage_error(usage, "bad %s '%s' (digits only, %ld to %ld)", what, s, min, max);
+    return n;
+}
+
+/* Options common to both programs, and the ones of each (getopt(3)). */
+static void parse(int argc, char *argv[], const char *usage, const char *optstring,
+                  struct args *a)
+{
+    const char *ctl = NULL;
+    int c;
+    for (int j = 1; j < argc; j++) {
+        if (strcmp(argv[j], "-h") == 0 || strcmp(argv[j], "--help") == 0) {
+            fputs(usage, stdout);
+            exit(0);
+        }
+    }
+    memset(a, 0, sizeof *a);
+    opterr = 0;   /* getopt(3) stays quiet: the messages are ours */
+    while ((c = getopt(argc, argv, optstring)) != -1) {
+        switch (c) {
+        case 'b': a->host = optarg; break;
+        case 'r': a->rcvbuf = (int)number(usage, "BYTES", optarg, 1, 1 << 30); break;
+        case 's': ctl = optarg; break;
+        case 'a': a->active = 1; break;
+        case 'n': a->no_reuse = 1; break;
+        case 'c': a->close_now = 1; break;
+        case 'L': a->abort_close = 1; break;
+        case ':': usage_error(usage, "-%c needs a value", optopt);
+        default: usage_error(usage, "unknown option '-%c'", optopt);
+        }
+    }
+    if (a->close_now && a->abort_close)
+        usage_error(usage, "-c and -L exclude each other");
+    if (ctl != NULL && (a->ctl = fopen(ctl, "r")) == NULL)
+        fail("open %s", ctl);   /* e.g. /dev/tty when there is no terminal */
+}
+
+void parse_server_args(int argc, char *argv[], const char *usage, struct args *a)
+{
+    parse(argc, argv, usage, ":b:r:s:an", a);
+    if (a->host == NULL)
+        a->host = DEFAULT_HOST;
+    a->port = DEFAULT_PORT;
+    if (optind < argc)
+        a->port = argv[optind++];
+    if (optind < argc)
+        usage_error(usage, "too many arguments");
+    number(usage, "PORT", a->port, 0, 65535);
+}
+
+void parse_client_args(int argc, char *argv[], const char *usage, struct args *a)
+{
+    parse(argc, argv, usage, ":r:s:cL", a);
+    if (argc - optind != 2)
+        usage_error(usage, "%s", argc - optind < 2 ? "HOST and PORT are needed"
+                                                   : "too many arguments");
+    a->host = argv[optind];
+    a->port = argv[optind + 1];
+    number(usage, "PORT", a->port, 1, 65535);
+}
+
+void step(struct args *a, int fd, const char *fmt, ...)
+{
+    char what[256], line[256];
+    va_list ap;
+    if (a->ctl == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    say("step: about to %s, press Enter  state=%s", what, tcp_state(fd));
+    if (fgets(line, sizeof line, a->ctl) == NULL) {
+        say("step: end of the step input: no more pauses");
+        fclose(a->ctl);
+        a->ctl = NULL;
+    }
+}
+
+ssize_t said_read(int fd, ssize_t n, const char *at_zero)
+{
+    int saved = errno;
+    if (n > 0)
+        say("read() = %zd bytes  state=%s", n, tcp_state(fd));
+    else if (n == 0)
+        say("read() = 0: %s  state=%s", at_zero, tcp_state(fd));
+    else
+        say("read() = -1: %s  state=%s", strerror(saved), tcp_state(fd));
+    errno = saved;
+    return n;
+}
+
+void set_rcvbuf(int fd, int bytes)
+{
+    /* The kernel doubles the value, for its own bookkeeping (socket(7)). */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) == -1)
+        fail("setsockopt SO_RCVBUF");
+    say("setsockopt(SO_RCVBUF, %d) = 0", bytes);
+}
+
+const char *tcp_state(int fd)
+{
+    /* The kernel's names, in the kernel's order (include/net/tcp_states.h);
+     * ss(8) prints the same states as ESTAB, FIN-WAIT-1, TIME-WAIT... */
+    static const char *const names[] = {
+        "?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+        "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",
+    };
+    struct tcp_info info;
+    socklen_t len = sizeof info;
+    int saved = errno;   /* narration must not change the errno it reports */
+    memset(&info, 0, sizeof info);
+    /* TCP_INFO (Linux-specific, tcp(7)) fills a struct tcp_info; tcpi_state
+     * is the state of this end of the connection, right now. A socket that
+     * went to TIME-WAIT while its descriptor is open reads CLOSE: the
+     * kernel moved the connection to a separate, small TIME-WAIT object. */
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == -1) {
+        errno = saved;
+        return "?";
+    }
+    errno = saved;
+    return info.tcpi_state < sizeof names / sizeof names[0] ? names[info.tcpi_state] : "?";
+}
+
+int unread(int fd)
+{
+    int n = 0;
+    int saved = errno;
+    if (ioctl(fd, FIONREAD, &n) == -1)
+        n = 0;
+    errno = saved;
+    return n;
+}
+
+struct addrinfo *resolve(const char *usage, const struct args *a, int passive)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;        /* IPv4 or IPv6: the address decides */
+    hints.ai_socktype = SOCK_STREAM;    /* TCP */
+    hints.ai_flags = passive ? AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV : AI_NUMERICSERV;
+    int gai = getaddrinfo(a->host, a->port, &hints, &res);
+    if (gai == EAI_NONAME && passive)
+        usage_error(usage, "bad ADDR '%s' (numeric: 127.0.0.1, ::1, 0.0.0.0, ::)", a->host);
+    if (gai != 0)
+        failx("getaddrinfo %s: %s", a->host, gai_strerror(gai));
+    return res;
+}
+
+void local_name(int fd, char *out)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) == -1)
+        fail("getsockname");
+    format_addr((struct sockaddr *)&sa, len, out);
+}
+
+void format_addr(const struct sockaddr *sa, socklen_t len, char *out)
+{
+    char host[INET6_ADDRSTRLEN], port[8];   /* the longest numeric forms */
+    /* getnameinfo(3) is getaddrinfo backwards; NI_NUMERIC* asks for
+     * numbers, not names, so it never waits for DNS. */
+    int rc = getnameinfo(sa, len, host, sizeof host, port, sizeof port,
+                         NI_NUMERICHOST | NI_NUMERICSERV);
+    if (rc != 0)
+        snprintf(out, ADDR_STRLEN, "(getnameinfo: %s)", gai_strerror(rc));
+    else if (sa->sa_family == AF_INET6)
+        snprintf(out, ADDR_STRLEN, "[%s]:%s", host, port);   /* the colons need brackets */
+    else
+        snprintf(out, ADDR_STRLEN, "%s:%s", host, port);
+}
+
+const char *family_name(int family)
+{
+    return family == AF_INET ? "AF_INET" : family == AF_INET6 ? "AF_INET6" : "AF_?";
+}
+
+void upcase(char *buf, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] >= 'a' && buf[i] <= 'z')
+            buf[i] = (char)(buf[i] - 'a' + 'A');
+}
+
+int write_all(int fd, const char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, buf, n);
+        if (w == -1 && errno == EINTR)
+            continue;
+        if (w == -1)
+            return -1;
+        buf += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}

@@ -1,0 +1,192 @@
+/* client.c - lab 06: a UDP client.
+ *
+ *   ./client [-c] [-n] [-t MS] HOST PORT < input > output
+ *
+ * getaddrinfo() -> socket() (-> connect() with -c) -> each input line is one
+ * datagram sent, each datagram received is one output line -> at the end of
+ * input, wait for the replies still missing. UDP may lose any datagram, so
+ * the client waits at most MS ms for the next reply, then reports what is
+ * missing. See udp(7), getaddrinfo(3), send(2), recv(2), poll(2).
+ */
+#include "lab.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: client [-c] [-n] [-t MS] HOST PORT < input > output\n"
+    "  Sends each line of standard input, without its newline, as one UDP\n"
+    "  datagram to the upper-case echo server at HOST PORT, and writes each\n"
+    "  reply to standard output as one line. A line holds at most 65507\n"
+    "  bytes over IPv4, 65527 over IPv6: the kernel refuses more. When\n"
+    "  HOST has several addresses, each is tried until one answers.\n"
+    "  -c     connect() the socket: send() needs no address, only the\n"
+    "         server's datagrams get in, and an ICMP port unreachable comes\n"
+    "         back as ECONNREFUSED\n"
+    "  -n     no replies expected: send every line, then exit without\n"
+    "         waiting (replies that come meanwhile are still printed)\n"
+    "  -t MS  reply timeout, in ms (default 1000): when replies are missing\n"
+    "         and none comes for MS ms, report them lost and exit 1\n";
+
+/* A socket for the first usable address from *ai on, connected with -c;
+ * *ai is left pointing at that address. One that cannot be used from here
+ * (no IPv6, say) is narrated and skipped; when none is left, we exit. */
+static int open_socket(struct addrinfo **ai, int connect_it, const char *host)
+{
+    for (; *ai != NULL; *ai = (*ai)->ai_next) {
+        struct addrinfo *a = *ai;
+        int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+        if (fd == -1) {
+            say("socket(%s, SOCK_DGRAM) = -1: %s", family_name(a->ai_family), strerror(errno));
+            continue;
+        }
+        say("socket(%s, SOCK_DGRAM) = fd %d", family_name(a->ai_family), fd);
+        if (connect_it) {
+            int rc = -1;
+            /* TODO 5: connect(2) fd to the server's address a->ai_addr
+             * (a->ai_addrlen bytes); keep the result in rc. On a UDP socket
+             * connect() sends nothing: it fixes the destination of send(),
+             * the kernel then drops datagrams from anyone else, and reports
+             * an ICMP "port unreachable" as ECONNREFUSED (udp(7)). */
+            rc = connect(fd, a->ai_addr, a->ai_addrlen);
+            /* END TODO 5 */
+            if (rc == -1) {
+                say("connect(%s) = -1: %s", addr_name(a->ai_addr, a->ai_addrlen), strerror(errno));
+                close(fd);
+                continue;
+            }
+            say("connect(%s) = 0", addr_name(a->ai_addr, a->ai_addrlen));
+        }
+        /* Non-blocking, and poll(2) says when to move: we read the
+         * replies while we still have lines to send. */
+        if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+            fail("fcntl");
+        return fd;
+    }
+    failx("no usable address for %s", host);
+}
+
+int main(int argc, char *argv[])
+{
+    prog = "client";
+    struct options opt;
+    struct addrinfo *list = NULL, *ai = NULL, hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV,
+    };
+    static char in[BUF_SIZE + 1];   /* a reply, and room for its newline */
+    char *line = NULL;              /* the line to send, from getline */
+    size_t cap = 0;
+    ssize_t len = 0;
+    char why[200] = "";             /* set when this address gives no reply */
+    long sent = 0, received = 0;
+    int stdin_done = 0, have_line = 0, answered = 0, fd = -1;
+
+    parse_args(argc, argv, usage, "cnt", &opt);
+    signal(SIGPIPE, SIG_IGN);
+    /* A name may have several addresses (localhost: ::1 and 127.0.0.1, on
+     * many machines); getaddrinfo(3) lists them in the order to try. */
+    int gai = getaddrinfo(opt.host, opt.port, &hints, &list);
+    if (gai != 0)
+        failx("getaddrinfo %s: %s", opt.host, gai_strerror(gai));
+    ai = list;
+    fd = open_socket(&ai, opt.connect, opt.host);
+    /* stdin unbuffered: poll() sees the file descriptor, not stdio's
+     * buffer, which could otherwise hold lines poll() knows nothing of. */
+    setvbuf(stdin, NULL, _IONBF, 0);
+
+    /* Only a reply proves that a server is there. Until the first one, we
+     * send one line and wait (holding); no reply in time, or ECONNREFUSED
+     * when connected, and the next address gets the same line. */
+    while (!stdin_done || have_line || (!opt.no_reply && received < sent)) {
+        int holding = !answered && !opt.no_reply && sent > 0;
+        int waiting = !opt.no_reply && received < sent;
+        struct pollfd p[2] = {
+            { .fd = (stdin_done || have_line || holding) ? -1 : 0, .events = POLLIN },
+            { .fd = fd, .events = POLLIN | ((have_line && !holding) ? POLLOUT : 0) },
+        };
+        int r = poll(p, 2, waiting ? (int)opt.timeout : -1);
+        if (r == -1 && errno != EINTR)
+            fail("poll");
+        if (r == 0) {   /* UDP says nothing about a lost datagram: time does */
+            say("poll() = 0: no reply in %ld ms", opt.timeout);
+            snprintf(why, sizeof why, "%ld of %ld replies missing after %ld ms: lost, or no server at %s",
+                     sent - received, sent, opt.timeout, addr_name(ai->ai_addr, ai->ai_addrlen));
+        }
+        if (r > 0 && p[0].revents) {              /* one more line to send */
+            len = getline(&line, &cap, stdin);    /* any byte but newline */
+            if (len == -1 && ferror(stdin))
+                fail("read stdin");
+            if (len > 0 && line[len - 1] == '\n')
+                len--;
+            stdin_done = len == -1;
+            have_line = len != -1;
+        }
+        if (have_line && !holding) {   /* one line, one datagram: all or nothing */
+            ssize_t w = -1;
+            /* TODO 6: Send the line as one datagram: the first len bytes of
+             * line. Connected (opt.connect), with send(2); otherwise with
+             * sendto(2) to the server's address ai->ai_addr (ai->ai_addrlen
+             * bytes). Keep the result in w. */
+            if (opt.connect)
+                w = send(fd, line, (size_t)len, 0);
+            else
+                w = sendto(fd, line, (size_t)len, 0, ai->ai_addr, ai->ai_addrlen);
+            /* END TODO 6 */
+            if (w == -1 && errno != EAGAIN && errno != EINTR)   /* EMSGSIZE: too long */
+                fail("%s line %ld (%zd bytes)", opt.connect ? "send" : "sendto", sent + 1, len);
+            if (w >= 0) {   /* else EAGAIN: our send buffer is full; POLLOUT says when */
+                say("%s(%s) = %zd bytes", opt.connect ? "send" : "sendto",
+                    opt.connect ? "" : addr_name(ai->ai_addr, ai->ai_addrlen), w);
+                sent++;
+                have_line = 0;
+            }
+        }
+        if (r > 0 && (p[1].revents & (POLLIN | POLLERR))) {
+            /* One recvfrom, one datagram. 0 bytes is an empty datagram, not
+             * an end: a datagram socket has no end of stream. */
+            struct sockaddr_storage from;
+            socklen_t fromlen = sizeof from;
+            ssize_t n = recvfrom(fd, in, BUF_SIZE, 0, (struct sockaddr *)&from, &fromlen);
+            if (n == -1 && errno == ECONNREFUSED) {   /* the ICMP error: connected only */
+                say("recvfrom() = -1: %s", strerror(errno));
+                snprintf(why, sizeof why, "recvfrom %s: %s",
+                         addr_name(ai->ai_addr, ai->ai_addrlen), strerror(ECONNREFUSED));
+            } else if (n == -1 && errno != EAGAIN && errno != EINTR) {
+                fail("recvfrom");
+            } else if (n >= 0) {
+                say("recvfrom() = %zd bytes from %s", n,
+                    addr_name((struct sockaddr *)&from, fromlen));
+                received++;
+                answered = 1;
+                in[n] = '\n';
+                if (write_all(1, in, (size_t)n + 1) == -1)
+                    fail("write stdout");
+            }
+        }
+        if (why[0] != '\0') {   /* no reply from this address */
+            if (answered || opt.no_reply || ai->ai_next == NULL)
+                failx("%s", why);
+            if (close(fd) == -1)
+                say("close(fd %d) = -1: %s: trying the next address", fd, strerror(errno));
+            else
+                say("close(fd %d) = 0: no answer, trying the next address", fd);
+            ai = ai->ai_next;
+            fd = open_socket(&ai, opt.connect, opt.host);
+            why[0] = '\0';
+            sent = 0;
+            have_line = 1;   /* the same first line, again */
+        }
+    }
+    free(line);
+    freeaddrinfo(list);
+    close(fd);
+    return 0;
+}

@@ -1,0 +1,135 @@
+/* client.c - lab 07: a TCP client that sends one request, half-closes,
+ * reads the reply and closes; or closes at once, or aborts.
+ *
+ *   ./client [-r BYTES] [-s CTL] [-c | -L] HOST PORT < request > reply
+ *
+ * getaddrinfo() -> socket() -> connect() -> write() the request ->
+ * shutdown(SHUT_WR) -> read() until 0 -> close().
+ * See tcp(7), shutdown(2), close(2), socket(7) (SO_LINGER).
+ */
+#include "lab.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: client [-r BYTES] [-s CTL] [-c | -L] HOST PORT < request > reply\n"
+    "  Sends standard input to the server at HOST PORT as one request, then\n"
+    "  shuts down its sending side (FIN), writes the reply to standard output\n"
+    "  until the server's FIN, and closes. Each address of HOST is tried.\n"
+    "  -r BYTES  SO_RCVBUF: a small receive buffer that nobody reads fills up\n"
+    "            and holds the window at zero\n"
+    "  -s CTL    step mode: before each call of the teardown, wait for a line\n"
+    "            (Enter) from the file CTL, e.g. -s /dev/tty\n"
+    "  -c        close() right after the request: no shutdown(), no reading\n"
+    "  -L        abort: SO_LINGER {on, 0 seconds}, then close()\n";
+
+int main(int argc, char *argv[])
+{
+    prog = "client";
+    struct args a;
+    struct addrinfo *res = NULL;
+    static char buf[BUF_SIZE];
+    int fd = -1, rc = -1;
+    char name[ADDR_STRLEN] = "", local[ADDR_STRLEN] = "";
+    ssize_t n = -1;
+
+    parse_client_args(argc, argv, usage, &a);
+    signal(SIGPIPE, SIG_IGN);   /* a vanished server gives EPIPE, not death */
+
+    res = resolve(usage, &a, 0);
+    /* Try each address in turn: a name may have an IPv6 and an IPv4 one. */
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        format_addr(ai->ai_addr, ai->ai_addrlen, name);
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd == -1)
+            fail("socket");
+        say("socket(%s, SOCK_STREAM) = fd %d", family_name(ai->ai_family), fd);
+        if (a.rcvbuf > 0)
+            set_rcvbuf(fd, a.rcvbuf);   /* before connect(): tcp(7) */
+        rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (rc == 0)
+            break;
+        int err = errno;   /* ECONNREFUSED: nobody listens on that port */
+        say("connect(%s) = -1: %s", name, strerror(err));
+        close(fd);
+        errno = err;
+    }
+    freeaddrinfo(res);
+    if (rc == -1)
+        fail("connect %s", name);   /* the last address's reason */
+    local_name(fd, local);   /* our own port, to find us in ss */
+    say("connect(%s) = 0 from %s  state=%s", name, local, tcp_state(fd));
+
+    /* The request: all of standard input. A blocking write() waits while
+     * the server's window is zero and our send buffer is full. */
+    while ((n = read(0, buf, sizeof buf)) != 0) {
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            fail("read stdin");
+        if (write_all(fd, buf, (size_t)n) == -1)
+            fail("write");
+        say("write() = %zd bytes  state=%s", n, tcp_state(fd));
+    }
+
+    if (!a.close_now && !a.abort_close) {
+        step(&a, fd, "shutdown(SHUT_WR)");
+        rc = -1;
+        /* TODO 3: The request is complete: half-close the connection with
+         * shutdown(2), SHUT_WR, result in rc. It sends our FIN (the server's
+         * read() returns 0) and we go to FIN-WAIT-1, then FIN-WAIT-2; the
+         * descriptor stays open and we can still read the reply. */
+        rc = shutdown(fd, SHUT_WR);
+        /* END TODO 3 */
+        if (rc == -1)
+            fail("shutdown");
+        say("shutdown(SHUT_WR) = 0  state=%s", tcp_state(fd));
+
+        step(&a, fd, "read() the reply until it returns 0");
+        for (;;) {
+            n = read(fd, buf, sizeof buf);
+            if (n == -1 && errno == EINTR)
+                continue;
+            /* -1 with ECONNRESET: the server sent RST */
+            if (said_read(fd, n, "the server's FIN, end of the reply") == -1)
+                fail("read");
+            /* 0: the server's FIN. If ours was first, we are now in
+             * TIME-WAIT: ss shows it, TCP_INFO on our descriptor says CLOSE. */
+            if (n == 0)
+                break;
+            if (write_all(1, buf, (size_t)n) == -1)
+                fail("write stdout");
+        }
+    }
+
+    if (a.abort_close) {
+        step(&a, fd, "setsockopt(SO_LINGER {1, 0})");
+        rc = -1;
+        /* TODO 4: Set SO_LINGER on fd with setsockopt(2), level SOL_SOCKET
+         * (socket(7)), to a struct linger {l_onoff 1, l_linger 0 seconds};
+         * result in rc. Then close() drops whatever is queued and sends
+         * RST, not FIN: an abort, with no TIME-WAIT on either side. */
+        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+        rc = setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        /* END TODO 4 */
+        if (rc == -1)
+            fail("setsockopt SO_LINGER");
+        say("setsockopt(SO_LINGER {1, 0}) = 0");
+    }
+
+    step(&a, fd, "close(fd %d)", fd);
+    int left = unread(fd);   /* unread data: close() sends RST, not FIN */
+    rc = -1;
+    /* TODO 5: Release the descriptor with close(2), result in rc. The
+     * kernel finishes the connection without us: it sends FIN if we have
+     * not, or RST when data we never read is waiting (or SO_LINGER is 0). */
+    rc = close(fd);
+    /* END TODO 5 */
+    if (rc == -1)
+        fail("close");
+    say("close(fd %d) = 0, with %d bytes unread", fd, left);
+    return 0;
+}

@@ -1,0 +1,112 @@
+/* lab.h - the few helpers that this lab's server.c and client.c share.
+ *
+ * Every socket call this lesson is about (setsockopt SO_REUSEADDR and
+ * SO_LINGER, read, shutdown, close) stays in server.c and client.c, in the
+ * order of the lesson; this file holds narration, error exits, argument
+ * parsing, the step mode, byte shuffling, and the calls earlier labs taught
+ * (getaddrinfo, getsockname) or that only observe (TCP_INFO, FIONREAD) or
+ * set the stage (SO_RCVBUF). It belongs to lab 07 alone: each lab carries
+ * its own small copy, so a lab directory can be read, built and changed
+ * without looking anywhere else.
+ */
+#ifndef LAB_H
+#define LAB_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <stdio.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#define DEFAULT_HOST "127.0.0.1"   /* the server's bind address: loopback only */
+#define DEFAULT_PORT "5007"        /* the server's port when none is given */
+#define BUF_SIZE 65536             /* bytes moved per read() */
+#define REQUEST_MAX (16 * 1024 * 1024)   /* the longest request the server keeps */
+#define ADDR_STRLEN 64             /* "[1234:...:ffff]:65535" fits */
+
+/* "server" or "client": prefixes narration and error messages. */
+extern const char *prog;
+
+/* Narration, the lesson made visible: "[server] accept() = fd 4" on stderr. */
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Runtime failure: "server: bind 127.0.0.1:5007: Address already in use",
+ * exit status 1. fail() appends ": " and strerror(errno); failx() does not. */
+_Noreturn void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void failx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Usage error: a one-line reason, then the usage text; exit status 2. */
+_Noreturn void usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The command lines, both programs' options in one place. -h/--help prints
+ * the usage and exits 0; anything wrong is a usage error (exit 2), found
+ * before any socket exists. A port is digits only, 0 to 65535 for the
+ * server (0: any free port), 1 to 65535 for the client. */
+struct args {
+    const char *host;   /* server -b ADDR (numeric); client HOST */
+    const char *port;   /* PORT, a string: the form getaddrinfo() takes */
+    int rcvbuf;         /* -r BYTES: SO_RCVBUF; 0: the kernel's default */
+    FILE *ctl;          /* -s CTL: step mode, Enter read from CTL; NULL: off */
+    int active;         /* server -a: answer the first read, send FIN first */
+    int no_reuse;       /* server -n: do not set SO_REUSEADDR */
+    int close_now;      /* client -c: close() right after the request */
+    int abort_close;    /* client -L: SO_LINGER {1, 0}, then close(): RST */
+};
+void parse_server_args(int argc, char *argv[], const char *usage, struct args *a);
+void parse_client_args(int argc, char *argv[], const char *usage, struct args *a);
+
+/* The server's signals: SIGINT and SIGTERM end it with status 0, after a
+ * "[server] signal: exit 0" line. (There is no file to remove: a port is
+ * freed when its socket closes.) */
+void exit_on_signals(void);
+
+/* Step mode (-s CTL): narrate "step: about to WHAT, press Enter" with the
+ * socket's state, then wait for one line from CTL, so that you (or a test)
+ * can look at ss and strace while the connection is held still. At the end
+ * of CTL the program stops pausing. Without -s it does nothing. */
+void step(struct args *a, int fd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Narrates the result n of a read() on fd and returns n: "read() = 12
+ * bytes", "read() = 0: " and at_zero (what end of file means here), or
+ * "read() = -1: " and the reason, errno kept; each with fd's state. */
+ssize_t said_read(int fd, ssize_t n, const char *at_zero);
+
+/* -r BYTES: setsockopt(SO_RCVBUF) on fd, narrated (socket(7)). A small
+ * receive buffer fills after a few kilobytes when nobody reads, and the
+ * window advertised to the peer drops to zero: a FIN queued behind more
+ * data then waits. Set before listen() or connect(): tcp(7). */
+void set_rcvbuf(int fd, int bytes);
+
+/* The TCP state of socket fd, by the kernel's name ("ESTABLISHED",
+ * "FIN_WAIT1", "CLOSE"...), read with getsockopt(TCP_INFO). Linux-specific. */
+const char *tcp_state(int fd);
+
+/* Bytes received on fd and not read yet (ioctl FIONREAD, tcp(7) SIOCINQ). */
+int unread(int fd);
+
+/* getaddrinfo(3) for a->host and a->port, stream sockets, any family. The
+ * server's (passive) address is numeric, and a bad one is a usage error.
+ * Exits on failure; the caller frees the list with freeaddrinfo(). */
+struct addrinfo *resolve(const char *usage, const struct args *a, int passive);
+
+/* fd's own address, read with getsockname(2), formatted into out: after
+ * bind() to port 0 (or connect()) it shows the port the kernel chose. */
+void local_name(int fd, char *out);
+
+/* "127.0.0.1:5007" or "[::1]:5007", numeric, into out (ADDR_STRLEN bytes). */
+void format_addr(const struct sockaddr *sa, socklen_t len, char *out);
+
+/* "AF_INET" or "AF_INET6", for the narration. */
+const char *family_name(int family);
+
+/* The protocol: ASCII a-z become A-Z, every other byte is left alone. */
+void upcase(char *buf, size_t n);
+
+/* write() until all n bytes are out: a write may take fewer bytes than
+ * asked (a partial write) or be interrupted by a signal (EINTR). Returns 0,
+ * or -1 with errno set. */
+int write_all(int fd, const char *buf, size_t n);
+
+#endif

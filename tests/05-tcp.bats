@@ -1,0 +1,309 @@
+#!/usr/bin/env bats
+# Lab 05: TCP. getaddrinfo, SO_REUSEADDR, socket/bind/listen/accept/connect,
+# IPv4 and IPv6, and the handshake's states as ss shows them. Every server
+# binds port 0 (any free port) and ss is filtered by that port, so the
+# tests can run in parallel.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+    load lib
+    lab_setup 05-tcp
+}
+
+teardown() {
+    exec 5>&- 6>&- 2>/dev/null || true
+    lab_teardown
+}
+
+# need_ipv6: skip the test when this machine has no IPv6 loopback ::1.
+need_ipv6() {
+    grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null ||
+        skip "no IPv6 loopback address ::1 on this machine (/proc/net/if_inet6)"
+}
+
+# server ARGS...: start the server on port 0 with ARGS; P is its port.
+server() {
+    start_server "$@" 0 || return 1
+    P=${READY##*:}
+}
+
+# rows PORT: ss's rows (no header) of every TCP socket on PORT, either end.
+rows() {
+    ss -tanH "( sport = :$1 or dport = :$1 )"
+}
+
+# has_state STATE LOCAL|PEER PORT: some row is in STATE (ss's name) with
+# PORT as its local (or peer) port. ROW is the first such row.
+has_state() {
+    local col=4
+    [ "$2" = PEER ] && col=5
+    ROW=$(rows "$3" | awk -v s="$1" -v c="$col" -v p=":$3" \
+        '$1 == s && substr($c, length($c) - length(p) + 1) == p' | head -n 1)
+    [ -n "$ROW" ]
+}
+
+# queued PORT N: the listener on PORT has N connections waiting to be
+# accepted (its Recv-Q). LISTENER is its ss row.
+queued() {
+    LISTENER=$(ss -tlnH "sport = :$1")
+    [ "$(awk '{print $2}' <<<"$LISTENER")" = "$2" ]
+}
+
+# session NAME: spawn a client NAME connected to port P, its stdin a FIFO
+# held open on fd 5 (nothing sent yet, no EOF). Sets CLIENT_PID.
+session() {
+    mkfifo "$T/$1.in"
+    exec 5<>"$T/$1.in"
+    spawn "$1" "$LAB/client" 127.0.0.1 "$P"
+    CLIENT_PID=$PID
+}
+
+@test "[step 4] listen(): ss -tln shows the socket LISTEN on its port, the backlog as Send-Q" {
+    server
+    [[ $READY == "listening on 127.0.0.1:"[0-9]* ]]
+    row=$(ss -tlnH "sport = :$P")
+    note "readiness line: $READY"
+    note "ss -tln sport = :$P:  $row"
+    [ "$(awk '{print $1, $3, $4}' <<<"$row")" = "LISTEN 16 127.0.0.1:$P" ]
+    note "narration: $(grep -E 'listen\(' "$T/server.err")"
+    grep -qE '^\[server\] listen\(backlog=16\) = 0  state=LISTEN$' "$T/server.err"
+}
+
+@test "[step 5] during a session both ends are ESTAB, and TCP_INFO says ESTABLISHED" {
+    server
+    session client
+    wait_until has_line "$T/server.err" 'accept\(\) = fd'
+    has_state ESTAB LOCAL "$P"
+    note "server end: $ROW"
+    has_state ESTAB PEER "$P"
+    note "client end: $ROW"
+    note_lines "" < <(grep -hE 'connect\(|accept\(' "$T/client.err" "$T/server.err")
+    grep -qE '^\[client\] connect\(127\.0\.0\.1:[0-9]+\) = 0  state=ESTABLISHED$' "$T/client.err"
+    grep -qE '^\[server\] accept\(\) = fd [0-9]+ from 127\.0\.0\.1:[0-9]+  state=ESTABLISHED$' "$T/server.err"
+    echo "goodbye" >&5
+    exec 5>&-
+    wait_exit "$CLIENT_PID"
+    [ "$STATUS" -eq 0 ]
+    [ "$(cat "$T/client.out")" = "GOODBYE" ]
+}
+
+@test "[step 4] backlog 0, one connection not accepted: the queue is full, a second client stays in SYN-SENT" {
+    server -q 0 -A
+    session first
+    wait_until has_line "$T/first.err" 'connect\(.*\) = 0'
+    wait_until has_state ESTAB PEER "$P"
+    note "first client:  $ROW"
+    note "  it said: $(grep 'connect(' "$T/first.err")"
+    # Its handshake is complete once the listener has queued it.
+    wait_until queued "$P" 1
+    note "listener:      $LISTENER   (Recv-Q 1 queued, Send-Q backlog 0)"
+    [ "$(awk '{print $3}' <<<"$LISTENER")" = 0 ]
+    # The queue is full: the kernel drops this client's SYN and the client
+    # retransmits it a second later, and again, up to tcp_syn_retries
+    # times (tcp(7)); meanwhile its connect() stays blocked.
+    spawn second "$LAB/client" 127.0.0.1 "$P"
+    wait_until has_state SYN-SENT PEER "$P"
+    note "second client: $ROW"
+    wait_until has_line "$T/second.err" 'socket\('
+    seen=$ROW
+    note "  it said: $(tail -n 1 "$T/second.err")   (no connect() line: still in progress)"
+    not grep -q 'connect(' "$T/second.err"
+    # Not a passing glimpse (on loopback an accepted SYN is answered in
+    # microseconds): a second look finds the same socket still waiting.
+    has_state SYN-SENT PEER "$P"
+    [ "$ROW" = "$seen" ]
+    queued "$P" 1
+}
+
+@test "[step 5] TCP_DEFER_ACCEPT: the server end stays SYN-RECV while the client is ESTABLISHED, until data" {
+    server -d 30
+    session client
+    wait_until has_line "$T/client.err" 'connect\(.*\) = 0'
+    line=$(grep 'connect(' "$T/client.err")
+    note "client: $line"
+    [[ $line == *") = 0  state=ESTABLISHED" ]]
+    wait_until has_state SYN-RECV LOCAL "$P"
+    note "server end: $ROW"
+    has_state ESTAB PEER "$P"
+    note "client end: $ROW"
+    not grep -q 'accept()' "$T/server.err"
+    echo "deferred" >&5
+    wait_until has_line "$T/server.err" 'write\(\) = '
+    note_lines "after the first data: " < <(grep -E 'accept|read|write' "$T/server.err")
+    has_state ESTAB LOCAL "$P"
+    note "server end: $ROW"
+    exec 5>&-
+    wait_exit "$CLIENT_PID"
+    [ "$(cat "$T/client.out")" = "DEFERRED" ]
+}
+
+@test "[step 7] a byte stream: 16 MiB of random bytes round-trip intact; reads do not match writes" {
+    server
+    head -c 16777216 /dev/urandom >"$T/in"
+    "$LAB/client" 127.0.0.1 "$P" <"$T/in" >"$T/out" 2>"$T/client.err"
+    upcase <"$T/in" | cmp - "$T/out"
+    writes=$(sed -nE 's/^\[client\] write\(\) = ([0-9]+) bytes.*/\1/p' "$T/client.err" | tr '\n' ' ')
+    reads=$(sed -nE 's/^\[server\] read\(\) = ([0-9]+) bytes/\1/p' "$T/server.err" | tr '\n' ' ')
+    note "client: $(wc -w <<<"$writes") write() calls: $(cut -d' ' -f1-8 <<<"$writes")..."
+    note "server: $(wc -w <<<"$reads") read() calls:  $(cut -d' ' -f1-8 <<<"$reads")..."
+    note "output identical to tr a-z A-Z of the input"
+    [ "$writes" != "$reads" ]
+    total=0
+    for n in $reads; do total=$((total + n)); done
+    [ "$total" -eq 16777216 ]
+}
+
+@test "[step 6] getaddrinfo: client localhost PORT connects to whatever localhost resolves to" {
+    server
+    run --separate-stderr "$LAB/client" localhost "$P" <<<"by name"
+    note_lines "" <<<"$(grep -E 'getaddrinfo|connect' <<<"$stderr")"
+    [ "$status" -eq 0 ]
+    [ "$output" = "BY NAME" ]
+    [[ $stderr == *'getaddrinfo("localhost", "'$P'") = '* ]]
+}
+
+@test "[step 7] localhost as ::1 then 127.0.0.1: the client narrates ::1 refused, then connects to 127.0.0.1" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root, for a private /etc/hosts (unshare -m)"
+    unshare -m true 2>/dev/null || skip "unshare -m does not work here"
+    need_ipv6
+    printf '::1 localhost\n127.0.0.1 localhost\n' >"$T/hosts"
+    server   # 127.0.0.1 only
+    run --separate-stderr unshare -m sh -c 'mount --bind "$1" /etc/hosts && exec "$2" localhost "$3"' \
+        sh "$T/hosts" "$LAB/client" "$P" <<<"second try"
+    note "with an /etc/hosts listing ::1 first:"
+    note_lines "  " <<<"$(grep -E 'getaddrinfo|socket\(|connect\(|close\(fd' <<<"$stderr")"
+    [ "$status" -eq 0 ]
+    [ "$output" = "SECOND TRY" ]
+    [[ $stderr == *"connect([::1]:$P) = -1: Connection refused"* ]]
+    [[ $stderr == *"connect(127.0.0.1:$P) = 0  state=ESTABLISHED"* ]]
+}
+
+@test "[step 1] IPv6: server -b ::1 listens on [::1]:PORT; client ::1 PORT connects" {
+    need_ipv6
+    start_server -b ::1 0
+    P=${READY##*:}
+    note "readiness line: $READY"
+    [[ $READY == "listening on [::1]:"[0-9]* ]]
+    note "ss -tln: $(ss -tlnH "sport = :$P")"
+    run --separate-stderr "$LAB/client" ::1 "$P" <<<"over ipv6"
+    note_lines "" <<<"$(grep -E 'socket|connect' <<<"$stderr")"
+    [ "$status" -eq 0 ]
+    [ "$output" = "OVER IPV6" ]
+    grep -q 'socket(AF_INET6, SOCK_STREAM) = fd' "$T/server.err"
+}
+
+@test "[step 2] SO_REUSEADDR: with the server's old connection in TIME-WAIT, a restarted server binds its port at once" {
+    server
+    session client
+    wait_until has_line "$T/server.err" 'accept\(\) = fd'
+    # The server closes first (killed mid-session): its end of the
+    # connection, on port P, will wait in TIME-WAIT.
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    wait_until has_state TIME-WAIT LOCAL "$P"
+    note "server stopped; its old connection: $ROW"
+    rm "$T/server.out"
+    start_server "$P"
+    note "restarted at once: $READY"
+    [ "$READY" = "listening on 127.0.0.1:$P" ]
+    note "  $(grep 'SO_REUSEADDR' "$T/server.err" | tail -n 1)"
+    has_state TIME-WAIT LOCAL "$P"
+    note "while still: $ROW"
+    run --separate-stderr "$LAB/client" 127.0.0.1 "$P" <<<"again"
+    [ "$output" = "AGAIN" ]
+}
+
+@test "port strings abc, -1, 70000 and the empty string are usage errors (exit 2), for server and client" {
+    for port in abc -1 70000 ""; do
+        run "$LAB/server" -- "$port"
+        note "server -- '$port': exit $status: ${lines[0]}"
+        [ "$status" -eq 2 ]
+        [[ ${lines[0]} == "server: bad PORT '$port'"* ]]
+        run "$LAB/client" 127.0.0.1 "$port"
+        note "client 127.0.0.1 '$port': exit $status: ${lines[0]}"
+        [ "$status" -eq 2 ]
+        [[ ${lines[0]} == "client: bad PORT '$port'"* ]]
+    done
+    run "$LAB/server" -1
+    [ "$status" -eq 2 ]
+    run "$LAB/client" 127.0.0.1 0
+    [ "$status" -eq 2 ]
+    run "$LAB/server" -b localhost 0
+    note "server -b localhost: exit $status: ${lines[0]}"
+    [ "$status" -eq 2 ]
+}
+
+@test "[step 3] a second server on the same port: exit 1, Address already in use; the first keeps serving" {
+    server
+    run "$LAB/server" "$P"
+    note "second server on $P: exit $status: ${lines[-1]}"
+    [ "$status" -eq 1 ]
+    [ "${lines[-1]}" = "server: bind 127.0.0.1:$P: Address already in use" ]
+    alive "$SERVER_PID"
+    run --separate-stderr "$LAB/client" 127.0.0.1 "$P" <<<"still here"
+    [ "$status" -eq 0 ]
+    [ "$output" = "STILL HERE" ]
+}
+
+@test "[step 7] connection refused: exit 1 with the reason" {
+    server
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    run "$LAB/client" 127.0.0.1 "$P" </dev/null
+    note "client to a stopped server's port: exit $status: ${lines[-1]}"
+    [ "$status" -eq 1 ]
+    [ "${lines[-1]}" = "client: connect 127.0.0.1:$P: Connection refused" ]
+}
+
+@test "usage: -h and --help exit 0; missing arguments and unknown options exit 2" {
+    for prog in server client; do
+        run "$LAB/$prog" --help
+        [ "$status" -eq 0 ]
+        [[ ${lines[0]} == "usage: $prog"* ]]
+        run "$LAB/$prog" -h
+        [ "$status" -eq 0 ]
+        run "$LAB/$prog" -x
+        [ "$status" -eq 2 ]
+        [[ ${lines[0]} == "$prog: unknown option '-x'" ]]
+    done
+    run "$LAB/client"
+    note "client: exit $status: ${lines[0]}"
+    [ "$status" -eq 2 ]
+    run "$LAB/client" localhost
+    [ "$status" -eq 2 ]
+    run "$LAB/server" 1 2
+    [ "$status" -eq 2 ]
+    run "$LAB/server" -q
+    [ "$status" -eq 2 ]
+}
+
+@test "[step 5] a client killed mid-transfer costs that client only" {
+    server
+    # The client's stdout is a FIFO nobody reads: the transfer stalls.
+    mkfifo "$T/client.out"
+    exec 6<>"$T/client.out"
+    head -c 16777216 /dev/zero >"$T/client.in"
+    spawn client "$LAB/client" 127.0.0.1 "$P"
+    wait_until has_line "$T/server.err" '\[server\] write\(\) = [0-9]+ bytes'
+    kill -KILL "$PID"
+    wait_until has_line "$T/server.err" 'close\(fd [0-9]+\)'
+    note "killed after $(grep -c 'read() = [0-9]* bytes' "$T/server.err") server reads; the server saw: $(grep -E '= -1|= 0: peer' "$T/server.err" | head -n 1)"
+    alive "$SERVER_PID"
+    run --separate-stderr "$LAB/client" 127.0.0.1 "$P" <<<"next"
+    [ "$status" -eq 0 ]
+    [ "$output" = "NEXT" ]
+}
+
+@test "[step 5] 200 clients in a row leave the server's descriptor count unchanged" {
+    server
+    before=$(ls "/proc/$SERVER_PID/fd" | wc -l)
+    for i in $(seq 200); do
+        "$LAB/client" 127.0.0.1 "$P" <<<"client $i" >"$T/out" 2>/dev/null
+    done
+    [ "$(cat "$T/out")" = "CLIENT 200" ]
+    after=$(ls "/proc/$SERVER_PID/fd" | wc -l)
+    note "server descriptors: $before before, $after after 200 clients"
+    [ "$before" -eq "$after" ]
+    [ "$(grep -c 'accept() = fd' "$T/server.err")" -eq 200 ]
+}

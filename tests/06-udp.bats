@@ -1,0 +1,280 @@
+#!/usr/bin/env bats
+# Lab 06: UDP: no connection, boundaries kept, truncation, connected UDP
+# and ICMP errors, and loss: a full receive queue drops datagrams.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+    load lib
+    lab_setup 06-udp
+}
+
+teardown() {
+    exec 5>&- 2>/dev/null || true
+    lab_teardown
+}
+
+# serve [OPTIONS...]: start the server on a free port (PORT 0); PORT is
+# the port its readiness line names.
+serve() {
+    start_server "$@" 0 || return 1
+    PORT=${READY##*:}
+}
+
+# talk INPUT CLIENT_ARGS...: run the client on INPUT (printf format);
+# output in $T/out, narration in $T/client.err, exit status in STATUS.
+# `timeout` only guards against a client that would never end. WRAP, if
+# set, is a command prefix (an array) to run the client under.
+talk() {
+    printf "$1" >"$T/in"
+    shift
+    STATUS=0
+    "${WRAP[@]}" timeout "$WAIT_LIMIT" "$LAB/client" "$@" <"$T/in" >"$T/out" 2>"$T/client.err" 3>&- 4>&- || STATUS=$?
+}
+
+# udp_row PORT [SS_FLAGS]: the `ss -uan` row(s) of the socket bound to PORT
+# (with -m, the skmem line follows).
+udp_row() {
+    ss -uanH${2:-} "sport = :$1"
+}
+
+# drained PORT: the socket bound to PORT has nothing queued (Recv-Q 0).
+drained() {
+    [ "$(udp_row "$1" | awk '{print $2}')" = 0 ]
+}
+
+# free_port: sets FREE to a UDP port nobody serves: one a server just had.
+free_port() {
+    spawn probe "$LAB/server" 0
+    wait_until has_line "$T/probe.out" 'receiving on' || return 1
+    FREE=$(sed -nE 's/.*:([0-9]+)$/\1/p' "$T/probe.out")
+    kill -TERM "$PID"
+    wait_gone "$PID"
+}
+
+# have_ipv6_loopback: ::1 exists on lo (IPv6 is not disabled).
+have_ipv6_loopback() {
+    grep -qs '^00000000000000000000000000000001 ' /proc/net/if_inet6
+}
+
+@test "[step 2] no listen, no accept, no connection: ss shows the socket UNCONN; strace shows socket, bind, recvmsg, sendto" {
+    command -v strace >/dev/null || skip "needs strace"
+    spawn server strace -qq -o "$T/trace" -e trace=%network "$LAB/server" 0
+    TRACER=$PID
+    wait_until ready_or_dead "$TRACER"
+    READY=$(head -n 1 "$T/server.out")
+    PORT=${READY##*:}
+    SERVER_PID=$(pgrep -P "$TRACER")
+    echo "$SERVER_PID" >>"$T/pids"    # teardown stops the server too
+    row=$(udp_row "$PORT")
+    note "ss -uan 'sport = :$PORT':"
+    note "  $row"
+    [[ $row == UNCONN*"127.0.0.1:$PORT "* ]]
+    talk 'no handshake\n' 127.0.0.1 "$PORT"
+    [ "$(cat "$T/out")" = "NO HANDSHAKE" ]
+    kill -TERM "$SERVER_PID"
+    wait_exit "$TRACER"
+    calls=$(sed -nE 's/^([a-z0-9_]+)\(.*/\1/p' "$T/trace" | uniq | tr '\n' ' ')
+    note "the server's network calls (strace): $calls"
+    run ! grep -qE '^(listen|accept|accept4|connect)\(' "$T/trace"
+    grep -q '^bind(' "$T/trace"
+    grep -q '^recvmsg(' "$T/trace"
+    grep -q '^sendto(' "$T/trace"
+}
+
+@test "[step 3] boundaries are kept: 3 lines are 3 datagrams, and 3 recvmsg() of their sizes" {
+    serve
+    talk 'a\nbb bb\nccc ccc ccc\n' 127.0.0.1 "$PORT"
+    [ "$STATUS" -eq 0 ]
+    note_lines "  " < <(grep 'recvmsg()' "$T/server.err")
+    sizes=$(sed -nE 's/^\[server\] recvmsg\(\) = ([0-9]+) bytes.*/\1/p' "$T/server.err" | tr '\n' ' ')
+    [ "$sizes" = "1 5 11 " ]
+    [ "$(cat "$T/out")" = "$(printf 'A\nBB BB\nCCC CCC CCC')" ]
+}
+
+@test "[step 4] an empty line is an empty datagram, answered: not an end of file" {
+    serve
+    talk 'a\n\nb\n' 127.0.0.1 "$PORT"
+    [ "$STATUS" -eq 0 ]
+    printf 'A\n\nB\n' | cmp - "$T/out"
+    note_lines "  " < <(grep -h '= 0 bytes' "$T/server.err" "$T/client.err")
+    grep -q '^\[server\] recvmsg() = 0 bytes from 127.0.0.1:' "$T/server.err"
+    grep -q '^\[client\] recvfrom() = 0 bytes from' "$T/client.err"
+    note "output, bytes: $(od -An -c "$T/out" | tr -s ' ')"
+}
+
+@test "[step 6] a 65507-byte datagram, the IPv4 maximum, round-trips intact; 65508 bytes: Message too long" {
+    serve
+    head -c 65507 /dev/urandom | tr '\n' '.' >"$T/line"   # one line, no newline inside
+    timeout "$WAIT_LIMIT" "$LAB/client" 127.0.0.1 "$PORT" <"$T/line" >"$T/out" 2>"$T/client.err"
+    { upcase <"$T/line"; echo; } | cmp - "$T/out"
+    note_lines "  " < <(grep -h '65507' "$T/server.err" "$T/client.err")
+    grep -q 'recvmsg() = 65507 bytes from' "$T/server.err"
+    printf x >>"$T/line"
+    run "$LAB/client" 127.0.0.1 "$PORT" <"$T/line"
+    note "65508 bytes: exit $status: ${lines[-1]}"
+    [ "$status" -eq 1 ]
+    [ "${lines[-1]}" = "client: sendto line 1 (65508 bytes): Message too long" ]
+}
+
+@test "[step 3] a receive buffer shorter than the datagram truncates it; recvmsg() flags MSG_TRUNC" {
+    serve -s 4
+    talk 'truncated\n' 127.0.0.1 "$PORT"
+    note_lines "  " < <(grep 'recvmsg()' "$T/server.err")
+    grep -q 'recvmsg() = 9 bytes from 127.0.0.1:[0-9]*, buffer holds 4: truncated (MSG_TRUNC)' "$T/server.err"
+    note "the reply: $(cat "$T/out")"
+    [ "$(cat "$T/out")" = "TRUN" ]
+}
+
+@test "[step 5] connected UDP: ICMP port unreachable comes back as ECONNREFUSED; unconnected, only a timeout" {
+    free_port
+    talk 'anyone?\n' -c 127.0.0.1 "$FREE"
+    note "client -c, no server at port $FREE: exit $STATUS"
+    note_lines "  " <"$T/client.err"
+    [ "$STATUS" -eq 1 ]
+    grep -q '^\[client\] connect(127.0.0.1:'"$FREE"') = 0' "$T/client.err"
+    grep -q '^\[client\] recvfrom() = -1: Connection refused' "$T/client.err"
+    [ "$(tail -n 1 "$T/client.err")" = "client: recvfrom 127.0.0.1:$FREE: Connection refused" ]
+
+    talk 'anyone?\n' -t 200 127.0.0.1 "$FREE"
+    note "client (unconnected) -t 200: exit $STATUS"
+    note_lines "  " <"$T/client.err"
+    [ "$STATUS" -eq 1 ]
+    run ! grep -q 'refused' "$T/client.err"
+    grep -q '^\[client\] poll() = 0: no reply in 200 ms' "$T/client.err"
+    [ "$(tail -n 1 "$T/client.err")" = "client: 1 of 1 replies missing after 200 ms: lost, or no server at 127.0.0.1:$FREE" ]
+}
+
+@test "[step 5] connect() on a UDP socket sends nothing: ss shows the client ESTAB with a peer, the server got no packet" {
+    serve
+    mkfifo "$T/client.in"
+    exec 5<>"$T/client.in"    # the client's stdin: open, no line yet
+    spawn client "$LAB/client" -c 127.0.0.1 "$PORT"
+    CLIENT_PID=$PID
+    wait_until has_line "$T/client.err" '^\[client\] connect\('
+    note "$(grep 'connect(' "$T/client.err")"
+    note "ss -uan '( sport = :$PORT or dport = :$PORT )':"
+    ss -uanH "( sport = :$PORT or dport = :$PORT )" | note_lines "  "
+    [[ $(udp_row "$PORT") == UNCONN* ]]
+    [[ $(ss -uanH "dport = :$PORT") == ESTAB*" 127.0.0.1:$PORT"* ]]
+    note "recvmsg() in the server's narration so far: $(grep -c 'recvmsg' "$T/server.err") times"
+    run ! grep -q 'recvmsg' "$T/server.err"
+    echo "now" >&5
+    exec 5>&-
+    wait_exit "$CLIENT_PID"
+    [ "$STATUS" -eq 0 ]
+    [ "$(cat "$T/client.out")" = "NOW" ]
+}
+
+@test "[step 6] UDP loses: 1000 datagrams at a stopped server with a small SO_RCVBUF; ss -uam counts the drops" {
+    serve -r 4096
+    grep 'SO_RCVBUF' "$T/server.err" | note_lines "  "
+    kill -STOP "$SERVER_PID"
+    wait_until stopped "$SERVER_PID"
+    seq 1000 >"$T/burst"
+    timeout "$WAIT_LIMIT" "$LAB/client" -n 127.0.0.1 "$PORT" <"$T/burst" 2>"$T/client.err"
+    sent=$(grep -c '^\[client\] sendto(127.0.0.1:[0-9]*) = [0-9]* bytes' "$T/client.err")
+    mem=$(udp_row "$PORT" m)
+    note "the client sent $sent datagrams without waiting; the server is stopped. ss -uanm:"
+    note_lines "  " <<<"$mem"
+    drops=$(sed -nE 's/.*skmem:\(.*,d([0-9]+)\).*/\1/p' <<<"$mem")
+    kill -CONT "$SERVER_PID"
+    wait_until drained "$PORT"                # the server has read its queue
+    talk 'last\n' -t 5000 127.0.0.1 "$PORT"   # answered after all the others
+    [ "$(cat "$T/out")" = "LAST" ]
+    received=$(($(grep -c '^\[server\] recvmsg()' "$T/server.err") - 1))
+    note "sent $sent, received by the server $received, dropped by the kernel (d) $drops"
+    [ "$sent" -eq 1000 ]
+    [ "$drops" -gt 0 ]
+    [ "$received" -lt "$sent" ]
+    [ $((received + drops)) -eq "$sent" ]
+}
+
+@test "bad input: PORT abc, -1, 70000 and '' exit 2; -h exits 0; the client needs HOST and PORT" {
+    for port in abc -1 70000 ""; do
+        run "$LAB/server" "$port"
+        [ "$status" -eq 2 ]
+        server_says=${lines[0]}
+        run "$LAB/client" 127.0.0.1 "$port"
+        [ "$status" -eq 2 ]
+        note "PORT '$port': exit 2:  $server_says  |  ${lines[0]}"
+    done
+    run "$LAB/client" 127.0.0.1 0
+    [ "$status" -eq 2 ]
+    for args in "" "127.0.0.1"; do
+        run "$LAB/client" $args
+        note "client $args: exit $status: ${lines[0]}"
+        [ "$status" -eq 2 ]
+    done
+    run "$LAB/server" -b nonsense 0
+    note "server -b nonsense: exit $status: ${lines[0]}"
+    [ "$status" -eq 2 ]
+    for prog in server client; do
+        run "$LAB/$prog" -h
+        [ "$status" -eq 0 ]
+        [[ ${lines[0]} == "usage: $prog"* ]]
+        run "$LAB/$prog" --help
+        [ "$status" -eq 0 ]
+        run "$LAB/$prog" -x 127.0.0.1 1
+        [ "$status" -eq 2 ]
+        [ "${lines[0]}" = "$prog: unknown option '-x'" ]
+    done
+}
+
+@test "[step 2] a port in use: the second server exits 1 with the reason; the first keeps serving" {
+    serve
+    run "$LAB/server" "$PORT"
+    note "second server on port $PORT: exit $status: ${lines[-1]}"
+    [ "$status" -eq 1 ]
+    [ "${lines[-1]}" = "server: bind 127.0.0.1:$PORT: Address already in use" ]
+    talk 'still here\n' 127.0.0.1 "$PORT"
+    [ "$(cat "$T/out")" = "STILL HERE" ]
+}
+
+@test "[step 1] IPv6: server -b ::1 0 receives on [::1]:PORT; client ::1 PORT gets its reply" {
+    have_ipv6_loopback || skip "no ::1 on this machine (IPv6 is disabled)"
+    serve -b ::1
+    note "readiness line: $READY"
+    [[ $READY =~ ^receiving\ on\ \[::1\]:[0-9]+$ ]]
+    note "ss -uan: $(udp_row "$PORT")"
+    talk 'six\n' ::1 "$PORT"
+    [ "$(cat "$T/out")" = "SIX" ]
+    note_lines "  " < <(grep -E 'socket|recvmsg' "$T/server.err")
+    grep -q '^\[server\] socket(AF_INET6, SOCK_DGRAM) = fd' "$T/server.err"
+    grep -q '^\[server\] recvmsg() = 3 bytes from \[::1\]:' "$T/server.err"
+}
+
+@test "[step 6] client localhost PORT works" {
+    serve
+    talk 'local\n' localhost "$PORT"
+    note "localhost is: $(getent ahosts localhost | awk '$2 == "DGRAM" {print $1}' | tr '\n' ' ')"
+    note_lines "  " <"$T/client.err"
+    [ "$STATUS" -eq 0 ]
+    [ "$(cat "$T/out")" = "LOCAL" ]
+}
+
+@test "[step 5] a name with two addresses, ::1 then 127.0.0.1: each is tried until one answers" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root: a private /etc/hosts (unshare -m) where localhost is ::1, then 127.0.0.1"
+    have_ipv6_loopback || skip "no ::1 on this machine (IPv6 is disabled)"
+    printf '::1 localhost\n127.0.0.1 localhost\n' >"$T/hosts"
+    # The client runs in a mount namespace of its own, where $T/hosts is
+    # /etc/hosts. Nothing outside sees it.
+    WRAP=(unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$T/hosts")
+    "${WRAP[@]}" true 2>/dev/null || skip "unshare -m and mount --bind are not allowed here"
+    serve    # on 127.0.0.1 only
+    talk 'connected\n' -c localhost "$PORT"
+    note "client -c localhost $PORT: exit $STATUS"
+    note_lines "  " <"$T/client.err"
+    [ "$(cat "$T/out")" = "CONNECTED" ]
+    grep -q "connect(\[::1\]:$PORT) = 0" "$T/client.err"
+    grep -q 'recvfrom() = -1: Connection refused' "$T/client.err"
+    grep -q "connect(127.0.0.1:$PORT) = 0" "$T/client.err"
+
+    talk 'unconnected\n' -t 400 localhost "$PORT"
+    note "client -t 400 localhost $PORT: exit $STATUS"
+    note_lines "  " <"$T/client.err"
+    [ "$(cat "$T/out")" = "UNCONNECTED" ]
+    grep -q "sendto(\[::1\]:$PORT) = 11 bytes" "$T/client.err"
+    grep -q 'poll() = 0: no reply in 400 ms' "$T/client.err"
+    grep -q "sendto(127.0.0.1:$PORT) = 11 bytes" "$T/client.err"
+}

@@ -1,0 +1,443 @@
+#!/usr/bin/env bats
+# Lab 07: TCP close and shutdown, the 4-way teardown. Each scenario steps
+# the programs one call at a time (-s: a line on a control FIFO is Enter),
+# waits after each call until ss shows the transition, and prints the
+# timeline: the ss state of the client's end and of the server's end
+# ("-": no such socket), and the call as its program narrated it (state=
+# there is the program's own TCP_INFO, read right after the call). One
+# scenario runs in a private network namespace, where it may change the
+# firewall (nft) and the queue of the loopback interface (tc): as root only.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+    load lib
+    lab_setup 07-tcp-close
+}
+
+teardown() {
+    exec 5>&- 6>&- 2>/dev/null || true
+    lab_teardown
+    # The namespace goes with its loopback, its queue and its nft table.
+    if [ -n "${NS:-}" ]; then ip netns delete "$NS" 2>/dev/null || true; fi
+}
+
+# NSX: the prefix that runs a command in this test's network namespace;
+# empty (the machine's own loopback) except in the netfilter scenario.
+NSX=()
+
+# stepped_server ARGS...: the server in step mode on port 0, its control
+# FIFO held open on fd 6. Sets P, the port it bound.
+stepped_server() {
+    mkfifo "$T/server.ctl"
+    exec 6<>"$T/server.ctl"
+    start_server -s "$T/server.ctl" "$@" 0 || return 1
+    P=${READY##*:}
+}
+
+# plain_server ARGS...: the server, no steps, on port 0. Sets P.
+plain_server() {
+    start_server "$@" 0 || return 1
+    P=${READY##*:}
+}
+
+# stepped_client ARGS...: the client in step mode (control FIFO on fd 5),
+# request from $T/client.in, connected to port P. Sets C, its own port.
+stepped_client() {
+    mkfifo "$T/client.ctl"
+    exec 5<>"$T/client.ctl"
+    spawn client "${NSX[@]}" "$LAB/client" -s "$T/client.ctl" "$@" 127.0.0.1 "$P"
+    wait_until has_line "$T/server.err" 'accept\(\) = fd' || return 1
+    C=$(sed -nE 's/.*accept\(\) = fd [0-9]+ from .*:([0-9]+) .*/\1/p' "$T/server.err" | tail -n 1)
+    LINE=$(grep -E 'connect\(.*\) = 0' "$T/client.err")
+}
+
+more_lines() { [ "$(grep -cE -- "$2" "$1" || true)" -gt "$3" ]; }
+
+# press WHO REGEX: Enter for WHO (client or server), then wait for its next
+# narration line matching REGEX: the result of the call it was held before.
+# LINE is that line.
+press() {
+    local before
+    before=$(grep -cE -- "$2" "$T/$1.err" || true)
+    if [ "$1" = client ]; then echo >&5; else echo >&6; fi
+    wait_until more_lines "$T/$1.err" "$2" "$before" || return 1
+    LINE=$(grep -E -- "$2" "$T/$1.err" | tail -n 1)
+}
+
+# states: CS and SS, the states ss shows for the client's end (local port
+# C) and the server's end (local port P) of this one connection; "-" when
+# that end has no socket left (gone, or closed by a reset).
+states() {
+    local rows
+    rows=$("${NSX[@]}" ss -tanH "( sport = :$P and dport = :$C ) or ( sport = :$C and dport = :$P )")
+    CS=$(awk -v a=":$C" '{ if (substr($4, length($4) - length(a) + 1) == a) print $1 }' <<<"$rows")
+    SS=$(awk -v a=":$P" '{ if (substr($4, length($4) - length(a) + 1) == a) print $1 }' <<<"$rows")
+    CS=${CS:--}
+    SS=${SS:--}
+}
+is_states() { states; [ "$CS" = "$1" ] && [ "$SS" = "$2" ]; }
+
+# row CLIENT SERVER: wait until ss shows these two states, then print the
+# row of the timeline: what ss showed, and LINE. Fails with what ss showed.
+ROWS=0
+row() {
+    if ! wait_until is_states "$1" "$2" 2>/dev/null; then
+        echo "expected client $1, server $2; ss shows client $CS, server $SS after: $LINE" >&2
+        return 1
+    fi
+    ROWS=$((ROWS + 1))
+    note "$(printf '%2d  %-11s %-11s %s' "$ROWS" "$CS" "$SS" "$LINE")"
+    SEEN="$SEEN $CS $SS"
+}
+header() {
+    note "$(printf '%2s  %-11s %-11s %s' '' client server 'the call, as narrated (state=: its TCP_INFO right after)')"
+}
+
+# no_time_wait: ss shows no TIME-WAIT socket for this connection (ports P
+# and C), either side. (Port P alone could match an earlier run's TIME-WAIT:
+# port 0 may give a server a port used a minute ago.)
+no_time_wait() {
+    local tw f="( sport = :$P and dport = :$C ) or ( sport = :$C and dport = :$P )"
+    tw=$(ss -tanH state time-wait "$f")
+    note "ss -tan state time-wait '$f': ${tw:-(none)}"
+    [ -z "$tw" ]
+}
+
+@test "[step 3] orderly close, client first: one connection through the whole diagram, each state held still" {
+    yes 'a request, line after line' | head -c 65536 >"$T/client.in"
+    # Small receive buffers (-r): while a program is held at a step it does
+    # not read, its buffer fills, the window drops to zero, and the other
+    # side's FIN waits behind data.
+    stepped_server -r 4096
+    header
+    CS=-
+    SS=$(ss -tanH "( sport = :$P )" | awk '$1 == "LISTEN" { print $1 }')
+    ROWS=1
+    note "$(printf '%2d  %-11s %-11s %s' 1 - "$SS" "$(grep 'listen(' "$T/server.err")")"
+    SEEN=$SS
+    stepped_client -r 4096
+    wait_until has_line "$T/client.err" 'step: about to shutdown'
+    row ESTAB ESTAB
+    press client 'shutdown\(SHUT_WR\) ='       # FIN queued behind 64 KiB the server has not read
+    row FIN-WAIT-1 ESTAB
+    press server 'read\(\) = 0'                # data and FIN in, ACK out
+    row FIN-WAIT-2 CLOSE-WAIT
+    press server 'write\(\) ='                 # 64 KiB reply: the client does not read
+    row FIN-WAIT-2 CLOSE-WAIT
+    press server 'shutdown\(SHUT_WR\) ='       # the server's FIN waits behind the reply
+    row FIN-WAIT-2 LAST-ACK
+    press server 'close\('                     # the kernel keeps the connection going
+    row FIN-WAIT-2 LAST-ACK
+    press client 'read\(\) = 0'                # reply and FIN in, the last ACK out
+    row TIME-WAIT -
+    [[ $LINE == *"state=CLOSE" ]]              # TCP_INFO: CLOSE, ss: TIME-WAIT
+    press client 'close\('
+    row TIME-WAIT -
+    cmp <(upcase <"$T/client.in") "$T/client.out"
+    for s in LISTEN ESTAB FIN-WAIT-1 FIN-WAIT-2 CLOSE-WAIT LAST-ACK TIME-WAIT; do
+        [[ " $SEEN " == *" $s "* ]]
+    done
+    note "states observed:$(tr ' ' '\n' <<<"$SEEN" | grep -v '^-*$' | awk '!seen[$0]++' | tr '\n' ' ')"
+}
+
+@test "[step 2] half-close: the server reads until read() returns 0, then still sends its whole reply" {
+    printf 'a request\nends where the\nclient shuts down\n' >"$T/client.in"
+    stepped_server
+    header
+    stepped_client
+    wait_until has_line "$T/client.err" 'step: about to shutdown'
+    row ESTAB ESTAB
+    press client 'shutdown\(SHUT_WR\) ='       # nothing queued: the FIN goes, the ACK comes
+    row FIN-WAIT-2 CLOSE-WAIT
+    press server 'read\(\) = 0'
+    row FIN-WAIT-2 CLOSE-WAIT
+    grep -q "read() = $(wc -c <"$T/client.in") bytes" "$T/server.err"
+    press server 'write\(\) ='                 # the half-closed connection still carries the reply
+    row FIN-WAIT-2 CLOSE-WAIT
+    press server 'shutdown\(SHUT_WR\) ='
+    row TIME-WAIT -
+    press client 'read\(\) = 0'
+    row TIME-WAIT -
+    [ "$(cat "$T/client.out")" = "$(upcase <"$T/client.in")" ]
+    note "the client printed: $(tr '\n' '|' <"$T/client.out")"
+    # And for a large request, without steps: all of the reply arrives.
+    head -c 1048576 /dev/urandom >"$T/big"
+    spawn plain "$LAB/server" 0
+    wait_until has_line "$T/plain.out" 'listening on'
+    "$LAB/client" 127.0.0.1 "$(sed 's/.*://' "$T/plain.out")" <"$T/big" >"$T/big.out" 2>"$T/big.err"
+    upcase <"$T/big" | cmp - "$T/big.out"
+    note "1 MiB request, no steps: reply identical to tr a-z A-Z; $(grep -c 'read() = [0-9]* bytes' "$T/big.err") client reads after its shutdown()"
+}
+
+@test "[step 3] simultaneous close: both ends in FIN-WAIT-1, each FIN held behind a zero window; the client goes through CLOSING" {
+    yes 'both ends close at once' | head -c 65536 >"$T/client.in"
+    # -a: the server answers the first read and sends its FIN without
+    # waiting for the client's. The client's 2 KiB buffer holds the reply.
+    stepped_server -a -r 16384
+    header
+    stepped_client -r 2048
+    wait_until has_line "$T/client.err" 'step: about to shutdown'
+    row ESTAB ESTAB
+    press server 'read\(\) = [0-9]+ bytes'
+    row ESTAB ESTAB
+    press server 'write\(\) ='                 # more than the client's window
+    row ESTAB ESTAB
+    press client 'shutdown\(SHUT_WR\) ='       # FIN behind request data the server does not read
+    row FIN-WAIT-1 ESTAB
+    press server 'shutdown\(SHUT_WR\) ='       # FIN behind reply data the client does not read
+    row FIN-WAIT-1 FIN-WAIT-1
+    press client 'read\(\) = 0'                # the server's FIN arrives before the ACK of ours
+    row CLOSING FIN-WAIT-2
+    [[ $LINE == *"state=CLOSING" ]]
+    press server 'read\(\) = 0'                # the client's data and FIN flow: its FIN is ACKed
+    row TIME-WAIT TIME-WAIT
+    press client 'close\('
+    row TIME-WAIT TIME-WAIT
+    press server 'close\('
+    row TIME-WAIT TIME-WAIT
+}
+
+# netns_setup: a network namespace for this test alone (NS, with NSX the
+# prefix that runs a command in it), its loopback up. Skips, saying why,
+# where that, nft or tc does not work.
+netns_setup() {
+    local err
+    [ "$(id -u)" -eq 0 ] || skip "needs root: it makes a network namespace and changes its nft rules and tc queue"
+    NS=sk${T##*.}
+    if ! err=$(ip netns add "$NS" 2>&1); then
+        NS=
+        skip "ip netns add does not work here: $err"
+    fi
+    NSX=(ip netns exec "$NS")
+    err=$("${NSX[@]}" ip link set lo up 2>&1) || skip "ip netns exec does not work here: $err"
+    err=$("${NSX[@]}" nft add table inet lab07 2>&1) || skip "nft does not work here: $err"
+    err=$("${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000 2>&1 &&
+        "${NSX[@]}" tc qdisc delete dev lo root 2>&1) || skip "tc cannot give lo a tbf queue: $err"
+    err=$("${NSX[@]}" bash -c 'printf x >/dev/udp/127.0.0.1/9' 2>&1) ||
+        skip "bash cannot send a datagram with /dev/udp: $err"
+}
+
+# gate_shut: every packet on the namespace's loopback now waits in its
+# queue. A token bucket filter (tc-tbf(8)) of 100 bytes, refilled at 8 bits
+# a second, starts full: one 92-byte datagram (to the discard port, where
+# nobody listens) spends it, and a 66-byte segment then waits a minute.
+gate_shut() {
+    "${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000 &&
+        "${NSX[@]}" bash -c 'printf "%50s" x >/dev/udp/127.0.0.1/9'
+}
+
+# gate_open: the queue goes out, in order. tbf looks at its queue again
+# when a packet comes (or when its timer fires, a minute away): after the
+# new rate, one more datagram.
+gate_open() {
+    "${NSX[@]}" bash -c 'tc qdisc change dev lo root tbf rate 10gbit burst 100000 limit 100000 &&
+        printf x >/dev/udp/127.0.0.1/9'
+}
+
+# queued N: QUEUED, the backlog of the namespace's loopback queue as
+# `tc -s qdisc` shows it ("132b 2p"); true when it holds N packets or more.
+queued() {
+    local n
+    QUEUED=$("${NSX[@]}" tc -s qdisc show dev lo | sed -nE 's/.*backlog ([0-9]+b [0-9]+p).*/\1/p')
+    n=${QUEUED##* }
+    n=${n%p}
+    [ -n "$n" ] && [ "$n" -ge "$1" ]
+}
+
+# on_the_way: true once ss shows both ends in TIME-WAIT. WAY collects each
+# new pair of states (client, server) on the way, with the milliseconds
+# since T0 (a time in microseconds).
+on_the_way() {
+    states
+    if [ "$CS $SS" != "${LAST:-}" ]; then
+        LAST="$CS $SS"
+        WAY="$WAY${WAY:+,} $(( (${EPOCHREALTIME/./} - T0) / 1000 )) ms: $CS $SS"
+    fi
+    [ "$LAST" = "TIME-WAIT TIME-WAIT" ]
+}
+
+# Both ends go through CLOSING only when the FINs cross: each is sent
+# before its sender has received the other, so it does not acknowledge it,
+# and arrives while its receiver is in FIN-WAIT-1. Loopback delivers a
+# segment as it is sent, and netfilter can only pass or drop: a dropped FIN
+# is sent again later, and if the other FIN has arrived in the meantime it
+# acknowledges it, and that end goes from FIN-WAIT-1 straight to TIME-WAIT
+# (dropping both FINs, then only pure ACKs, gives CLOSING on one end and
+# TIME-WAIT on the other). So a queue holds the two FINs: tc's token bucket
+# filter on the loopback of a private namespace, its bucket spent; then
+# netfilter drops what the ends answer, which holds both in CLOSING.
+@test "[step 3] simultaneous close: both ends FIN-WAIT-1 -> CLOSING -> TIME-WAIT (netfilter holds the segments)" {
+    netns_setup
+    printf 'hello\n' >"$T/client.in"
+    # The server, -a, in the namespace: `ip netns exec` execs it, so the pid
+    # spawn records (and teardown stops) is the server's own.
+    mkfifo "$T/server.ctl"
+    exec 6<>"$T/server.ctl"
+    spawn server "${NSX[@]}" "$LAB/server" -a -s "$T/server.ctl" 0
+    SERVER_PID=$PID
+    wait_until ready_or_dead "$SERVER_PID"
+    [ -s "$T/server.out" ]
+    [ "/proc/$SERVER_PID/exe" -ef "$LAB/server" ]
+    READY=$(head -n 1 "$T/server.out")
+    P=${READY##*:}
+    header
+    stepped_client
+    wait_until has_line "$T/client.err" 'step: about to shutdown'
+    row ESTAB ESTAB
+    press server 'read\(\) = [0-9]+ bytes'
+    row ESTAB ESTAB
+    press server 'write\(\) ='                 # the reply: the client reads it later
+    row ESTAB ESTAB
+    gate_shut
+    LINE="[tc] lo's queue shut: tbf at 8 bit/s, its 100-byte bucket spent"
+    row ESTAB ESTAB
+    press client 'shutdown\(SHUT_WR\) ='       # the client's FIN waits in the queue
+    row FIN-WAIT-1 ESTAB
+    press server 'shutdown\(SHUT_WR\) ='       # so does the server's: both FINs in flight
+    row FIN-WAIT-1 FIN-WAIT-1
+    queued 2
+    note "    tc -s qdisc show dev lo: backlog $QUEUED"
+    # From now on netfilter drops each segment of the connection as it
+    # leaves (the output hook comes before the queue): the ACKs of the FINs,
+    # and the FINs sent again.
+    "${NSX[@]}" nft add chain inet lab07 out '{ type filter hook output priority 0; }'
+    "${NSX[@]}" nft add rule inet lab07 out tcp sport "{ $P, $C }" tcp dport "{ $P, $C }" counter drop
+    LINE="[nft] add rule: drop every segment between ports $P and $C, from now on"
+    row FIN-WAIT-1 FIN-WAIT-1
+    gate_open
+    LINE="[tc] lo's queue open: the FINs cross; nft drops what each end answers"
+    row CLOSING CLOSING
+    press client 'read\(\) = 0'
+    row CLOSING CLOSING
+    [[ $LINE == *"state=CLOSING" ]]
+    press server 'read\(\) = 0'
+    row CLOSING CLOSING
+    [[ $LINE == *"state=CLOSING" ]]
+    dropped=$("${NSX[@]}" nft list chain inet lab07 out | sed -nE 's/.*counter packets ([0-9]+) .*/\1/p')
+    # Each end leaves CLOSING when its FIN is acknowledged, after the
+    # retransmission timers send the FINs again; not always together.
+    "${NSX[@]}" nft delete table inet lab07
+    T0=${EPOCHREALTIME/./}
+    WAY=
+    wait_until on_the_way
+    LINE="[nft] rule deleted, $dropped segments dropped: the FINs sent again get through"
+    row TIME-WAIT TIME-WAIT
+    note "    ss (client server) after the rule went:$WAY"
+    press client 'close\('
+    row TIME-WAIT TIME-WAIT
+    press server 'close\('
+    row TIME-WAIT TIME-WAIT
+    [ "$(cat "$T/client.out")" = HELLO ]
+}
+
+@test "[step 4] abortive close: SO_LINGER {1, 0} sends RST; the server's read() fails with ECONNRESET; no TIME-WAIT" {
+    printf 'never mind\n' >"$T/client.in"
+    plain_server
+    header
+    stepped_client -L
+    wait_until has_line "$T/client.err" 'step: about to setsockopt'
+    row ESTAB ESTAB
+    press client 'setsockopt\(SO_LINGER'
+    row ESTAB ESTAB
+    press client 'close\('                     # RST instead of FIN
+    row - -
+    wait_until has_line "$T/server.err" 'read\(\) = -1'
+    note_lines "    " < <(grep -E 'read\(\) = -1|close\(' "$T/server.err")
+    grep -q 'read() = -1: Connection reset by peer' "$T/server.err"
+    no_time_wait
+}
+
+@test "[step 5] close() with data unread sends RST too: the server's read() fails with ECONNRESET; no TIME-WAIT" {
+    printf 'unread\n' >"$T/client.in"
+    plain_server -a                            # replies and sends FIN, then reads on
+    header
+    stepped_client -c                          # -c: close() with no shutdown(), no read()
+    wait_until has_line "$T/client.err" 'step: about to close'
+    LINE=$(grep 'shutdown(' "$T/server.err")
+    row CLOSE-WAIT FIN-WAIT-2                  # the reply and the FIN wait unread at the client
+    press client 'close\('
+    row - -
+    [[ $LINE == *"with 7 bytes unread"* ]]
+    wait_until has_line "$T/server.err" 'read\(\) = -1'
+    note_lines "    " < <(grep -E 'read\(\) = -1|close\(' "$T/server.err")
+    grep -q 'read() = -1: Connection reset by peer' "$T/server.err"
+    no_time_wait
+}
+
+@test "[step 1] TIME-WAIT stays with the side that closed first; restarting the server on its port needs SO_REUSEADDR" {
+    printf 'hello\n' >"$T/client.in"
+    plain_server -a                            # the server sends the first FIN
+    header
+    stepped_client
+    wait_until has_line "$T/client.err" 'step: about to shutdown'
+    LINE=$(grep 'shutdown(' "$T/server.err")
+    row CLOSE-WAIT FIN-WAIT-2
+    press client 'shutdown\(SHUT_WR\) ='
+    row - TIME-WAIT
+    press client 'read\(\) = 0'
+    row - TIME-WAIT
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    tw=$(ss -tanH state time-wait "( sport = :$P and dport = :$C )")
+    note "server stopped; ss -tan state time-wait '( sport = :$P and dport = :$C )': $tw"
+    [ -n "$tw" ]
+    run "$LAB/server" -n "$P"
+    note "restart with -n (no SO_REUSEADDR): exit $status: ${lines[-1]}"
+    [ "$status" -eq 1 ]
+    [ "${lines[-1]}" = "server: bind 127.0.0.1:$P: Address already in use" ]
+    spawn again "$LAB/server" "$P"
+    wait_until has_line "$T/again.out" "listening on"
+    note "restart with SO_REUSEADDR: $(cat "$T/again.out")"
+    [ "$(cat "$T/again.out")" = "listening on 127.0.0.1:$P" ]
+    grep -q 'setsockopt(SO_REUSEADDR, 1) = 0' "$T/again.err"
+}
+
+@test "[step 3] over IPv6 (::1) the teardown is the same: TIME-WAIT at the client, which closed first" {
+    ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/' || skip "no ::1 on lo: IPv6 loopback is not configured"
+    start_server -b ::1 0
+    P=${READY##*:}
+    [[ $READY == "listening on [::1]:$P" ]]
+    run --separate-stderr "$LAB/client" ::1 "$P" <<<"over ipv6"
+    [ "$status" -eq 0 ]
+    [ "$output" = "OVER IPV6" ]
+    note_lines "    " < <(grep -E 'connect\(|close\(' <<<"$stderr")
+    tw=$(ss -tanH state time-wait "( dport = :$P )")
+    note "ss -tan state time-wait '( dport = :$P )': $tw"
+    [[ $tw == *"[::1]:$P"* ]]
+}
+
+@test "the client exits 1 with the reason when nobody listens" {
+    plain_server
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    run "$LAB/client" 127.0.0.1 "$P" </dev/null
+    note "no server: exit $status: ${lines[-1]}"
+    [ "$status" -eq 1 ]
+    [ "${lines[-1]}" = "client: connect 127.0.0.1:$P: Connection refused" ]
+}
+
+@test "usage: -h and --help exit 0; bad ports and options exit 2" {
+    for prog in server client; do
+        run "$LAB/$prog" --help
+        [ "$status" -eq 0 ]
+        [[ ${lines[0]} == "usage: $prog"* ]]
+        run "$LAB/$prog" -h
+        [ "$status" -eq 0 ]
+        run "$LAB/$prog" -x
+        [ "$status" -eq 2 ]
+        [ "${lines[0]}" = "$prog: unknown option '-x'" ]
+    done
+    for port in abc -1 70000 ''; do
+        run "$LAB/server" "$port"
+        [ "$status" -eq 2 ]
+        run "$LAB/client" 127.0.0.1 "$port"
+        [ "$status" -eq 2 ]
+    done
+    run "$LAB/client" 127.0.0.1 0
+    [ "$status" -eq 2 ]
+    run "$LAB/client" -c -L 127.0.0.1 5007
+    [ "$status" -eq 2 ]
+    run "$LAB/server" abc
+    note "server abc: ${lines[0]}"
+}
