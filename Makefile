@@ -5,6 +5,10 @@
 #   make tour [LAB=03]     run each lab (or one) once, narrated, with ss
 #   make test              build, then run every test against solutions/
 #   make check LAB=01      build labs/01-*, run its tests against it
+#   make hint LAB=01 STEP=2  print the hint for one TODO step
+#   make trace LAB=05      the tour of one lab, every program under strace
+#   make grade [FORMAT=junit]  score every lab in labs/ (teachers)
+#   make handout           tarball of what students get, without solutions/
 #   make labs [TODO=N]     regenerate labs/ from solutions/ (steps < N solved)
 #   make clean
 #
@@ -22,19 +26,38 @@ all: $(SOLUTIONS) $(SKELETONS)
 $(SOLUTIONS) $(SKELETONS):
 	@$(MAKE) --no-print-directory -s -C $@
 
+# A handout (make handout) has no solutions/: test, tour and labs need them.
+NEED_SOLUTIONS = @test -d solutions || { echo "make $@: this copy has no solutions/; use make check LAB=NN or make grade" >&2; exit 2; }
+
 test: $(SOLUTIONS)
+	$(NEED_SOLUTIONS)
 	$(BATS) $(BATSFLAGS) tests/
 
 check:
 	@tests/check.sh "$(LAB)"
 
+hint:
+	@tests/hint.sh "$(LAB)" "$(STEP)"
+
 tour: all
+	$(NEED_SOLUTIONS)
 	@tests/tour.sh $(LAB)
 
+trace: all
+	$(NEED_SOLUTIONS)
+	@tests/trace.sh $(LAB)
+
+grade:
+	@tests/grade.sh $(FORMAT)
+
+handout:
+	@tests/handout.sh
+
 labs:
+	$(NEED_SOLUTIONS)
 	tests/mklabs.sh $(TODO)
 
 clean:
 	@for d in $(SOLUTIONS) $(SKELETONS); do $(MAKE) --no-print-directory -s -C $$d clean; done
 
-.PHONY: all test check tour labs clean $(SOLUTIONS) $(SKELETONS)
+.PHONY: all test check hint tour trace grade handout labs clean $(SOLUTIONS) $(SKELETONS)

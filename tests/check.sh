@@ -35,10 +35,13 @@ if [ -n "$steps" ]; then
     echo "check: the failing tests are about these TODO steps of labs/$lab:"
     for s in $steps; do
         where=$(grep -nE "TODO $s:" "labs/$lab"/*.c | head -n 1 | cut -d: -f1,2)
-        what=$(grep -hE "TODO $s:" "labs/$lab"/*.c | head -n 1 | sed -E 's/.*TODO [0-9]+: *//; s/ *\*\/ *$//')
+        # The instruction: the whole TODO comment, on one line, cut at its first sentence.
+        what=$(awk -v s="$s" '$0 ~ "TODO " s ":" { on = 1 } on { sub(/^ *\/?\*? */, ""); printf "%s ", $0 } on && /\*\// { exit }' "labs/$lab"/*.c |
+            sed -E 's/^TODO [0-9]+: *//; s/ *\*\/ *$//; s/\. .*/./')
         echo "  step $s  ($where)  $what"
     done
     echo "The lesson, step by step: labs/$lab/README.md"
+    echo "A hint for one step: make hint LAB=${lab%%-*} STEP=$(echo "$steps" | head -n 1)"
 else
     echo "check: some tests of labs/$lab fail; their messages are above."
 fi

@@ -16,6 +16,9 @@
 # gives staged assignments. Naming labs after FROM_STEP limits the work to
 # them. Every file but README.md is rewritten; each
 # lab's README.md (the lesson) is written by hand and left alone.
+#
+# For tests/steps.sh: OUT=DIR writes the skeletons under DIR instead of
+# labs/, and ONLY=N leaves step N alone as a gap, every other step solved.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 from=${1:-1}
@@ -23,7 +26,7 @@ shift || true
 if [ $# -gt 0 ]; then only=("${@/#/solutions/}"); only=("${only[@]/%//}"); else only=(solutions/[0-9][0-9]-*/); fi
 
 for sol in "${only[@]}"; do
-    lab=labs/${sol#solutions/}
+    lab=${OUT:-labs}/${sol#solutions/}
     mkdir -p "$lab"
     find "$lab" -maxdepth 1 -type f ! -name README.md -delete
     for f in "$sol"*; do
@@ -31,13 +34,13 @@ for sol in "${only[@]}"; do
         case ${f##*/} in
         README.md | server | client) continue ;;
         esac
-        awk -v from="$from" -v file="$f" '
+        awk -v from="$from" -v only="${ONLY:-0}" -v file="$f" '
             function fail(msg) { printf "%s:%d: %s\n", file, FNR, msg > "/dev/stderr"; bad = 1; exit 1 }
             match($0, /\/\* TODO [0-9]+:/) {
                 if (step) fail("TODO inside TODO " step)
                 step = substr($0, RSTART + 8, RLENGTH - 9) + 0
                 indent = substr($0, 1, RSTART - 1)
-                solved = step < from
+                solved = only ? step != only : step < from
                 incomment = 1
             }
             match($0, /\/\* END TODO [0-9]+ \*\//) {

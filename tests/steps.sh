@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# tests/steps.sh [NN...] - run by CI: no exercise is already solved, and none
+# is unsolvable. For each TODO step N of each lab, build a skeleton whose
+# only gap is step N (tests/mklabs.sh with ONLY=N) under -Werror, and run
+# the lab's "[step N]" tests against it: at least one test names the step,
+# and at least one of those must fail while the gap is open. (That the full
+# solution passes every test is `make test`.) Prints one line per step and
+# exits 1 when a step is untested or passes unsolved.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+work=$(mktemp -d /tmp/steps.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+if [ $# -gt 0 ]; then labs=("$@"); else labs=(); for d in solutions/[0-9][0-9]-*/; do labs+=("$(basename "$d")"); done; fi
+
+bad=0
+for lab in "${labs[@]}"; do
+    steps=$(grep -hoE '/\* TODO [0-9]+:' "solutions/$lab"/*.c | grep -oE '[0-9]+' | sort -un)
+    for n in $steps; do
+        out=$work/$n
+        OUT=$out ONLY=$n tests/mklabs.sh 1 "$lab"
+        if ! make -s -C "$out/$lab" >"$work/build.log" 2>&1; then
+            echo "step $lab/$n: the skeleton with only this gap does not build:"
+            sed 's/^/    /' "$work/build.log"
+            bad=1
+            continue
+        fi
+        TREE=$out bats --formatter tap -f "^\[step $n\] " "tests/$lab.bats" >"$work/tap" 2>&1
+        total=$(grep -cE '^(not )?ok ' "$work/tap")
+        failing=$(grep -cE '^not ok ' "$work/tap")
+        if [ "$total" -eq 0 ]; then
+            echo "step $lab/$n: NO TEST names [step $n]"
+            bad=1
+        elif [ "$failing" -eq 0 ]; then
+            echo "step $lab/$n: all $total of its tests PASS with the gap open"
+            bad=1
+        else
+            echo "step $lab/$n: $failing of its $total tests fail with only this gap open"
+        fi
+        rm -rf "$out"
+    done
+done
+exit "$bad"
