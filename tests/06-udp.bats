@@ -192,11 +192,13 @@ have_ipv6_loopback() {
 
 @test "bad input: PORT abc, -1, 70000 and '' exit 2; -h exits 0; the client needs HOST and PORT" {
     for port in abc -1 70000 ""; do
-        run "$LAB/server" "$port"
+        run "$LAB/server" -- "$port"   # --: a PORT of -1 is not an option
         [ "$status" -eq 2 ]
+        [[ ${lines[0]} == "server: bad PORT '$port'"* ]]
         server_says=${lines[0]}
-        run "$LAB/client" 127.0.0.1 "$port"
+        run "$LAB/client" -- 127.0.0.1 "$port"
         [ "$status" -eq 2 ]
+        [[ ${lines[0]} == "client: bad PORT '$port'"* ]]
         note "PORT '$port': exit 2:  $server_says  |  ${lines[0]}"
     done
     run "$LAB/client" 127.0.0.1 0
@@ -277,4 +279,12 @@ have_ipv6_loopback() {
     grep -q "sendto(\[::1\]:$PORT) = 11 bytes" "$T/client.err"
     grep -q 'poll() = 0: no reply in 400 ms' "$T/client.err"
     grep -q "sendto(127.0.0.1:$PORT) = 11 bytes" "$T/client.err"
+}
+
+@test "with no PORT the server takes the documented default, 127.0.0.1:5006 (in a network namespace of its own)" {
+    default_port_server
+    note "server with no arguments: $READY"
+    [ "$READY" = "receiving on 127.0.0.1:5006" ]
+    run "$LAB/server" --help
+    [[ $output == *"5006"* ]]
 }

@@ -402,8 +402,10 @@ on_the_way() {
     [ "$status" -eq 0 ]
     [ "$output" = "OVER IPV6" ]
     note_lines "    " < <(grep -E 'connect\(|close\(' <<<"$stderr")
-    tw=$(ss -tanH state time-wait "( dport = :$P )")
-    note "ss -tan state time-wait '( dport = :$P )': $tw"
+    cport=$(sed -nE 's/.*connect\(\[::1\]:[0-9]+\) = 0 from \[::1\]:([0-9]+).*/\1/p' <<<"$stderr")
+    [ -n "$cport" ]
+    tw=$(ss -tanH state time-wait "( sport = :$cport and dport = :$P )")
+    note "ss -tan state time-wait '( sport = :$cport and dport = :$P )': $tw"
     [[ $tw == *"[::1]:$P"* ]]
 }
 
@@ -429,10 +431,13 @@ on_the_way() {
         [ "${lines[0]}" = "$prog: unknown option '-x'" ]
     done
     for port in abc -1 70000 ''; do
-        run "$LAB/server" "$port"
+        run "$LAB/server" -- "$port"   # --: a PORT of -1 is not an option
         [ "$status" -eq 2 ]
-        run "$LAB/client" 127.0.0.1 "$port"
+        [[ ${lines[0]} == "server: bad PORT '$port'"* ]]
+        run "$LAB/client" -- 127.0.0.1 "$port"
         [ "$status" -eq 2 ]
+        [[ ${lines[0]} == "client: bad PORT '$port'"* ]]
+        note "PORT '$port': exit 2: ${lines[0]}"
     done
     run "$LAB/client" 127.0.0.1 0
     [ "$status" -eq 2 ]
@@ -440,4 +445,14 @@ on_the_way() {
     [ "$status" -eq 2 ]
     run "$LAB/server" abc
     note "server abc: ${lines[0]}"
+    [ "$status" -eq 2 ]
+    [[ ${lines[0]} == "server: bad PORT 'abc'"* ]]
+}
+
+@test "with no PORT the server takes the documented default, 127.0.0.1:5007 (in a network namespace of its own)" {
+    default_port_server
+    note "server with no arguments: $READY"
+    [ "$READY" = "listening on 127.0.0.1:5007" ]
+    run "$LAB/server" --help
+    [[ $output == *"5007"* ]]
 }

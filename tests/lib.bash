@@ -168,6 +168,19 @@ ready_or_dead() {
     [ -s "$T/server.out" ] || gone "$1"
 }
 
+# default_port_server LAB_NN: start the lab's server with no PORT, in a
+# network namespace of its own (unshare -n; root only, else the test
+# skips), so its fixed default port cannot clash with anything; READY is
+# its readiness line. Linux-specific: network namespaces.
+default_port_server() {
+    [ "$(id -u)" -eq 0 ] || skip "needs root for a private network namespace (unshare -n)"
+    unshare -n true 2>/dev/null || skip "unshare -n does not work here"
+    spawn server unshare -n sh -c 'ip link set lo up && exec "$0"' "$LAB/server"
+    SERVER_PID=$PID
+    wait_until ready_or_dead "$SERVER_PID"
+    READY=$(head -n 1 "$T/server.out")
+}
+
 # wait_exit PID: wait for a spawned PID to end; sets STATUS to its exit
 # status (128+N for signal N). Call it directly, not in $(...): only the
 # shell that spawned a process can collect its status.

@@ -88,6 +88,10 @@ void parse_args(int argc, char *argv[], const char *usage, const char *takes,
     }
     for (; i < argc && argv[i][0] == '-'; i++) {
         char o = argv[i][1];
+        if (strcmp(argv[i], "--") == 0) {   /* the end of the options, as getopt(3) */
+            i++;
+            break;
+        }
         if (o == '\0' || argv[i][2] != '\0' || strchr(takes, o) == NULL)
             usage_error(usage, "unknown option '%s'", argv[i]);
         if (o == 'c') {

@@ -44,8 +44,12 @@ int main(int argc, char *argv[])
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         format_addr(ai->ai_addr, ai->ai_addrlen, name);
         fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd == -1)
-            fail("socket");
+        if (fd == -1) {   /* EAFNOSUPPORT: a machine without IPv6; try the next */
+            int err = errno;
+            say("socket(%s, SOCK_STREAM) = -1: %s", family_name(ai->ai_family), strerror(err));
+            errno = err;
+            continue;
+        }
         say("socket(%s, SOCK_STREAM) = fd %d", family_name(ai->ai_family), fd);
         if (a.rcvbuf > 0)
             set_rcvbuf(fd, a.rcvbuf);   /* before connect(): tcp(7) */
