@@ -239,12 +239,10 @@ open_session() {
 
 @test "[step 4] 200 clients in a row leave the server's descriptor count unchanged" {
     start_server "$SOCK"
-    before=$(ls "/proc/$SERVER_PID/fd" | wc -l)
-    for i in $(seq 200); do
-        "$LAB/client" "$SOCK" <<<"client $i" >"$T/out" 2>/dev/null
-    done
+    before=$(fd_count "$SERVER_PID")
+    clients_in_a_row 200 "$T/out" "$LAB/client" "$SOCK"
     [ "$(cat "$T/out")" = "CLIENT 200" ]
-    after=$(ls "/proc/$SERVER_PID/fd" | wc -l)
+    after=$(fd_count "$SERVER_PID")
     note "server descriptors: $before before, $after after 200 clients"
     [ "$before" -eq "$after" ]
     [ "$(grep -c 'accept() = fd' "$T/server.err")" -eq 200 ]

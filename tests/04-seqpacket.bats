@@ -144,13 +144,11 @@ recvmsg_lines() {
 
 @test "[step 4] 200 clients in a row leave the server's descriptor count unchanged" {
     start_server "$SOCK"
-    before=$(ls "/proc/$SERVER_PID/fd" | wc -l)
-    # A child bash runs the loop: bats' DEBUG trap would slow it down.
-    LAB=$LAB SOCK=$SOCK bash -c 'for i in $(seq 200); do
-        "$LAB/client" "$SOCK" </dev/null >/dev/null 2>&1
-    done'
+    before=$(fd_count "$SERVER_PID")
+    clients_in_a_row 200 "$T/out" "$LAB/client" "$SOCK"
+    [ "$(cat "$T/out")" = "CLIENT 200" ]
     wait_until closes_are 200
-    after=$(ls "/proc/$SERVER_PID/fd" | wc -l)
+    after=$(fd_count "$SERVER_PID")
     note "server descriptors: $before before, $after after 200 clients"
     [ "$before" -eq "$after" ]
     [ "$(grep -c 'accept() = fd' "$T/server.err")" -eq 200 ]

@@ -317,12 +317,10 @@ session() {
 
 @test "[step 5] 200 clients in a row leave the server's descriptor count unchanged" {
     server
-    before=$(ls "/proc/$SERVER_PID/fd" | wc -l)
-    for i in $(seq 200); do
-        "$LAB/client" 127.0.0.1 "$P" <<<"client $i" >"$T/out" 2>/dev/null
-    done
+    before=$(fd_count "$SERVER_PID")
+    clients_in_a_row 200 "$T/out" "$LAB/client" 127.0.0.1 "$P"
     [ "$(cat "$T/out")" = "CLIENT 200" ]
-    after=$(ls "/proc/$SERVER_PID/fd" | wc -l)
+    after=$(fd_count "$SERVER_PID")
     note "server descriptors: $before before, $after after 200 clients"
     [ "$before" -eq "$after" ]
     [ "$(grep -c 'accept() = fd' "$T/server.err")" -eq 200 ]

@@ -13,7 +13,9 @@
 #   `note` prints an observation as a "# " line on fd 3, so a run reads as
 #   a lesson.
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=${BASH_SOURCE[0]%/*}/..
+[[ $ROOT == /* ]] || ROOT=$PWD/$ROOT
+ROOT=${ROOT%/tests/..}   # no subshell, no dirname: this runs for every test
 TREE=${TREE:-solutions}
 WAIT_LIMIT=${WAIT_LIMIT:-10}   # seconds any single wait may last
 POLL_INTERVAL=0.01             # seconds between two looks at a condition
@@ -31,12 +33,13 @@ lab_setup() {
 
 lab_teardown() {
     [ -n "${T:-}" ] && [ -d "$T" ] || return 0
-    local pid
-    for pid in $(cat "$T/pids"); do
+    local pid pids
+    mapfile -t pids <"$T/pids"
+    for pid in "${pids[@]}"; do
         kill -CONT "$pid" 2>/dev/null
         kill -TERM "$pid" 2>/dev/null
     done
-    for pid in $(cat "$T/pids"); do
+    for pid in "${pids[@]}"; do
         wait_gone "$pid" 2 || kill -KILL "$pid" 2>/dev/null
     done
     # A failed test shows what the programs said.
@@ -161,7 +164,7 @@ start_server() {
         cat "${SHARED_LOG:-$T/server.err}" >&2
         return 1
     fi
-    READY=$(head -n 1 "$T/server.out")
+    read -r READY <"$T/server.out"
 }
 
 ready_or_dead() {
@@ -178,7 +181,7 @@ default_port_server() {
     spawn server unshare -n sh -c 'ip link set lo up && exec "$0"' "$LAB/server"
     SERVER_PID=$PID
     wait_until ready_or_dead "$SERVER_PID"
-    READY=$(head -n 1 "$T/server.out")
+    read -r READY <"$T/server.out"
 }
 
 # wait_exit PID: wait for a spawned PID to end; sets STATUS to its exit
@@ -190,6 +193,21 @@ wait_exit() {
     wait_gone "$1" || return 1
     [ -f "$T/tracer.$1" ] && parent=$(cat "$T/tracer.$1")
     wait "$parent" || STATUS=$?
+}
+
+# fd_count PID: how many descriptors PID has open (/proc/PID/fd).
+fd_count() {
+    local fds=("/proc/$1/fd/"*)
+    echo "${#fds[@]}"
+}
+
+# clients_in_a_row N OUT COMMAND...: run the client COMMAND N times, one
+# after another, the i-th with the input line "client i"; OUT keeps the
+# last one's output. A child bash runs the loop: bats' DEBUG trap, run
+# before every command of a test, would slow it down.
+clients_in_a_row() {
+    bash -c 'n=$1 out=$2; shift 2
+        for ((i = 1; i <= n; i++)); do "$@" <<<"client $i" >"$out" 2>/dev/null; done' _ "$@"
 }
 
 # unix_row INODE: the `ss -xap` row (no header) of the unix socket with
