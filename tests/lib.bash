@@ -107,9 +107,10 @@ alive() {
     state=$(proc_state "$1") && [ "$state" != Z ]
 }
 
-# stopped PID: the process is stopped (SIGSTOP took effect).
+# stopped PID: the process is stopped (SIGSTOP took effect): T, or t when
+# it runs under strace (make trace), whose ptrace stop it then is.
 stopped() {
-    [ "$(proc_state "$1")" = T ]
+    case $(proc_state "$1") in T | t) ;; *) return 1 ;; esac
 }
 
 gone() { ! alive "$1"; }
@@ -143,11 +144,18 @@ spawn() {
     echo "$PID" >>"$T/pids"
     if [ -n "${TRACE_DIR:-}" ]; then
         tracer=$PID
-        wait_until pgrep -P "$tracer" >/dev/null || return 1
-        PID=$(pgrep -P "$tracer")
+        # The traced program is strace's child; a short one may be over
+        # before we look, and then the tracer's pid stands for it.
+        wait_until traced_or_gone "$tracer" || return 1
+        PID=$(pgrep -P "$tracer" | head -n 1)
+        PID=${PID:-$tracer}
         echo "$PID" >>"$T/pids"
         echo "$tracer" >"$T/tracer.$PID"   # for wait_exit: strace passes on the status
     fi
+}
+
+traced_or_gone() {
+    pgrep -P "$1" >/dev/null || gone "$1"
 }
 
 # start_server ARGS...: spawn "$LAB/server" ARGS and wait for its readiness

@@ -129,6 +129,7 @@ int main(int argc, char *argv[])
         say("chmod(\"%s\", %04lo) = 0", addr.sun_path, mode);
     }
 
+    rc = -1;   /* until step 3 is written, bind()'s 0 must not pass for listen()'s */
     /* TODO 3: Turn the socket into a listening one with listen(2), with a
      * backlog of 16 connections waiting to be accepted. */
     errno = ENOSYS; /* step 3: replace this line */

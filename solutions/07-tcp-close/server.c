@@ -154,6 +154,8 @@ static void serve(struct args *a, int cfd)
     }
 done:
     step(a, cfd, "close(fd %d)", cfd);
-    close(cfd);   /* the descriptor goes; the kernel ends the connection */
-    say("close(fd %d) = 0", cfd);
+    if (close(cfd) == -1)   /* the descriptor goes; the kernel ends the connection */
+        say("close(fd %d) = -1: %s", cfd, strerror(errno));
+    else
+        say("close(fd %d) = 0", cfd);
 }

@@ -10,9 +10,9 @@ rows() { ss -xp | awk -v re="pid=($(IFS='|'; echo "$*"))," 'NR == 1 || $0 ~ re';
 
 cd "$LAB" || return 1
 mkfifo "$T/server.in"
+exec 5<>"$T/server.in"     # held open here: the client's input lasts until we close fd 5
 spawn server ./server      # its stdin (the client's, too) is the FIFO
 SERVER_PID=$PID
-exec 5>"$T/server.in"      # held open here: the client's input lasts until we close fd 5
 wait_until up_or_dead && session_up || return 1
 CLIENT_PID=$(sed -nE 's/^\[server\] fork\(\) = ([0-9]+).*/\1/p' "$T/server.err")
 
@@ -44,9 +44,9 @@ tail -n +$((seen + 1)) "$T/server.err" | indent
 echo
 echo "The bug, ./server -k: the server keeps the child's end open too. kill -KILL the client:"
 rm "$T/server.err"
+exec 5<>"$T/server.in"
 spawn server ./server -k
 SERVER_PID=$PID
-exec 5>"$T/server.in"
 wait_until up_or_dead && session_up || return 1
 CLIENT_PID=$(sed -nE 's/^\[server\] fork\(\) = ([0-9]+).*/\1/p' "$T/server.err")
 kill -KILL "$CLIENT_PID"

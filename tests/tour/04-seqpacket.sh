@@ -12,9 +12,9 @@ echo "  ss -xl shows it listening; SOCK_SEQPACKET is u_seq in the Netid column:"
 ss -xl src "$SOCK" | indent
 
 mkfifo "$T/client.in"
+exec 5<>"$T/client.in"     # the client's input lasts until we close fd 5
 spawn client "$LAB/client" "$SOCK"
 CLIENT_PID=$PID
-exec 5>"$T/client.in"      # the client's input lasts until we close fd 5
 wait_until has_line "$SHARED_LOG" 'accept\(\) = fd' || return 1
 fd=$(sed -nE 's/.*accept\(\) = fd ([0-9]+)/\1/p' "$SHARED_LOG")
 ino=$(readlink "/proc/$SERVER_PID/fd/$fd" | tr -dc 0-9)

@@ -1,0 +1,153 @@
+#!/usr/bin/env bats
+# The student's and teacher's commands (make check, hint, grade, handout),
+# run on a private copy of the course. Not part of `make test` (they run
+# the suite several times over); CI runs them: bats tests/course/.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+    load ../lib
+    ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+    W=$(mktemp -d /tmp/course.XXXXXX)
+    cp -r "$ROOT"/Makefile "$ROOT"/README.md "$ROOT"/labs "$ROOT"/solutions "$ROOT"/tests "$ROOT"/notes "$W"
+    mk "$W" clean
+}
+
+teardown() {
+    rm -rf "$W"
+}
+
+# mk DIR ARGS...: make in DIR, in a clean environment: a bats run inside
+# this one must not inherit this run's BATS_* variables, nor the PATH that
+# puts bats' internal libexec/bats ahead of the real command.
+mk() {
+    env -i PATH="${PATH#"$BATS_LIBEXEC:"}" HOME="$HOME" ${JUNIT:+JUNIT="$JUNIT"} make -s -C "$@"
+}
+
+# solve LAB...: copy the solution's source over the skeleton, as a student
+# who has filled in every gap would have it.
+solve() {
+    local lab
+    for lab in "$@"; do
+        cp "$W/solutions/$lab"/*.[ch] "$W/labs/$lab/"
+    done
+}
+
+@test "make labs regenerates labs/ exactly: the committed skeletons are current" {
+    cp -r "$W/labs" "$W/labs.before"
+    mk "$W" labs >/dev/null
+    diff -r "$W/labs.before" "$W/labs"
+    mk "$W" labs TODO=3 >/dev/null
+    # Staged: steps 1 and 2 solved (their instructions stay, as comments), 3 on still gaps.
+    grep -q 'bound = bind(' "$W/labs/01-unix-stream/server.c"
+    not grep -q 'step 2: replace this line' "$W/labs/01-unix-stream/server.c"
+    grep -q 'step 3: replace this line' "$W/labs/01-unix-stream/server.c"
+    note "make labs TODO=3, 01's server.c: gaps left at $(grep -oE 'step [0-9]+: replace this line' "$W/labs/01-unix-stream/server.c" | cut -d: -f1 | tr '\n' ' ')"
+}
+
+@test "make check LAB=01 on the untouched skeleton fails, names the TODO steps and points to a hint" {
+    for want in 1 01 01-unix-stream; do
+        run mk "$W" check LAB=$want
+        [ "$status" -ne 0 ]
+        [[ $output == *"failing tests are about these TODO steps of labs/01-unix-stream"* ]]
+    done
+    for s in 1 2 3 4 5 6; do
+        [[ $output == *"  step $s  (labs/01-unix-stream/"* ]]
+    done
+    [[ $output == *"make hint LAB=01 STEP=1"* ]]
+    printf '%s\n' "$output" | grep -E '^  step |make hint' | note_lines "  "
+    run mk "$W" check LAB=99
+    [ "$status" -eq 2 ]
+}
+
+@test "make check passes once the solution's source is copied over the skeleton" {
+    solve 02-socketpair
+    run mk "$W" check LAB=2
+    note "${lines[-1]}"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "check: labs/02-socketpair passes all its tests." ]
+}
+
+@test "make hint prints one step's hint; every step of every lab has one" {
+    run mk "$W" hint LAB=03 STEP=2
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} == "Hint for step 2 of 03-unix-dgram (labs/03-unix-dgram/"* ]]
+    [ "${#lines[@]}" -ge 3 ]
+    note_lines "  " <<<"$output"
+    local lab n missing=""
+    for lab in "$W"/solutions/[0-9][0-9]-*; do
+        lab=${lab##*/}
+        for n in $(grep -hoE '/\* TODO [0-9]+:' "$W/solutions/$lab"/*.c | grep -oE '[0-9]+' | sort -un); do
+            mk "$W" hint LAB="$lab" STEP="$n" >/dev/null 2>&1 || missing+=" $lab/$n"
+        done
+    done
+    [ -z "$missing" ] || { echo "steps with no hint:$missing" >&2; false; }
+    run mk "$W" hint LAB=01 STEP=99
+    [ "$status" -eq 2 ]
+    [[ $output == *"labs/01-unix-stream has no step 99"* ]]
+}
+
+@test "make grade: a score table; full marks and exit 0 only when every lab is filled in; JUnit XML on request" {
+    run mk "$W" grade
+    [ "$status" -ne 0 ]
+    [[ ${lines[0]} == "lab"*"passed"*"points" ]]
+    [[ ${lines[-1]} == total* ]]
+    note "untouched skeletons: ${lines[-1]}"
+    solve $(cd "$W/solutions" && echo [0-9][0-9]-*)
+    JUNIT=$W/grade.xml run mk "$W" grade FORMAT=junit
+    note_lines "  " <<<"$output"
+    [ "$status" -eq 0 ]
+    [[ ${lines[-1]} == "JUnit report: $W/grade.xml" ]]
+    labs=$(ls -d "$W"/labs/[0-9][0-9]-* | wc -l)
+    [[ ${lines[-2]} =~ ^total\ +([0-9]+)\.0\ /\ ([0-9]+)$ ]]
+    [ "${BASH_REMATCH[1]}" -eq "${BASH_REMATCH[2]}" ]
+    [ "${BASH_REMATCH[2]}" -eq $((10 * labs)) ]
+    [ "$(grep -c '<testsuite ' "$W/grade.xml")" -eq "$labs" ]
+    [ "$(grep -c '<testcase ' "$W/grade.xml")" -gt 50 ]
+    not grep -q '<failure' "$W/grade.xml"
+}
+
+@test "make handout: a tarball without solutions/ that builds, checks and grades on its own" {
+    run mk "$W" handout HANDOUT="$W/handout.tar.gz"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "$W/handout.tar.gz" ]
+    mkdir "$W/student"
+    tar -C "$W/student" -xzf "$W/handout.tar.gz"
+    H=$W/student/sockets-labs
+    note "handout: $(ls "$H" | tr '\n' ' ')"
+    [ ! -e "$H/solutions" ]
+    not grep -rq 'END TODO' "$H"
+    mk "$H"
+    run mk "$H" check LAB=01
+    [ "$status" -eq 1 ]
+    [[ $output == *"  step 1  (labs/01-unix-stream/server.c:"* ]]
+    solve 02-socketpair
+    cp "$W/labs/02-socketpair"/*.[ch] "$H/labs/02-socketpair/"
+    run mk "$H" check LAB=02
+    [ "$status" -eq 0 ]
+    run mk "$H" grade
+    [ "$status" -eq 1 ]
+    [[ ${lines[-1]} == total* ]]
+    note "handout grade: ${lines[-1]}"
+    run mk "$H" test
+    [ "$status" -eq 2 ]
+    [[ $output == *"no solutions/"* ]]
+}
+
+@test "make trace LAB=05: the tour under strace -f, socket calls only; it says where the transcripts went" {
+    command -v strace >/dev/null || skip "needs strace"
+    run mk "$W" trace LAB=05
+    [ "$status" -eq 0 ]
+    [[ ${lines[-1]} =~ ^Read\ them\ with:\ less\ (/tmp/trace-05\.[A-Za-z0-9]+)/\*\.trace$ ]]
+    dir=${BASH_REMATCH[1]}
+    note "transcripts in $dir: $(cd "$dir" && ls | tr '\n' ' ')"
+    calls=$(sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$dir/server.trace" | grep -E '^(socket|bind|listen|accept4?)$' | uniq | tr '\n' ' ')
+    note "server: $calls"
+    [[ $calls == "socket bind listen accept"* ]]
+    grep -qE '^[0-9]+ +connect\(3, \{sa_family=AF_INET, sin_port=htons\([0-9]+\), sin_addr=inet_addr\("127\.0\.0\.1"\)\}, 16\) = 0' "$dir/client.trace"
+    # Socket calls only (-e trace=%network): no read, write, close, execve...
+    others=$(sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$dir"/*.trace | sort -u |
+        grep -vxE 'socket|socketpair|bind|listen|accept4?|connect|[gs]etsockopt|getsockname|getpeername|shutdown|sendto|recvfrom|sendmsg|recvmsg' || true)
+    [ -z "$others" ]
+    rm -rf "$dir"
+}
