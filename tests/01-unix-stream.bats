@@ -2,6 +2,8 @@
 # Lab 01: a Unix-domain stream socket, named by a path in the filesystem.
 
 bats_require_minimum_version 1.5.0
+# A step written wrong can hang a program; the test then fails, never hangs.
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-30}
 
 setup() {
     load lib
@@ -28,6 +30,8 @@ open_session() {
 @test "[step 2] bind() creates a socket file (type s, mode srwx------); it is removed on exit" {
     [ ! -e "$SOCK" ]
     start_server "$SOCK"
+    [ "$READY" = "listening on $SOCK" ]              # the readiness line ends with the path
+    [ "$(grep -c '' "$T/server.out")" -eq 1 ]         # and is the only line on stdout
     [ -S "$SOCK" ]
     listing=$(ls -l "$SOCK")
     note "while the server runs:  $listing"
@@ -183,8 +187,17 @@ open_session() {
     [[ $output == *"sun_path holds at most 107"* ]]
     ! grep -q 'socket(' "$T/trace" || false   # (a bare `! cmd` never fails a bats test)
     note "server <${#long}-byte path>: exit 2: ${lines[0]}"
-    run "$LAB/client" "$long"
+    ASAN_OPTIONS=detect_leaks=0 run strace -f -e trace=socket -o "$T/trace" "$LAB/client" "$long"
     [ "$status" -eq 2 ]
+    ! grep -q 'socket(' "$T/trace" || false
+    # The edge: sun_path is 108 bytes with the final NUL, so 107 is the most.
+    p107=$T/$(printf 'y%.0s' $(seq $((107 - ${#T} - 1))))
+    p108=${p107}y
+    run "$LAB/server" "$p108"
+    [ "$status" -eq 2 ]
+    start_server "$p107"
+    note "a 107-byte path works: $READY"
+    [ "$READY" = "listening on $p107" ]
 }
 
 @test "[step 5] a client with no server exits 1 with the reason" {
@@ -203,14 +216,19 @@ open_session() {
 
 @test "usage: -h and --help exit 0; unknown options and extra arguments exit 2" {
     for prog in server client; do
-        run "$LAB/$prog" --help
+        run --separate-stderr "$LAB/$prog" --help     # asked for: usage on stdout
         [ "$status" -eq 0 ]
         [[ ${lines[0]} == "usage: $prog"* ]]
+        [[ $output == *"/tmp/lab01.sock"* ]]           # the documented default PATH
+        [ -z "$stderr" ]
         run "$LAB/$prog" -h
         [ "$status" -eq 0 ]
-        run "$LAB/$prog" -x
+        run --separate-stderr "$LAB/$prog" -x         # a mistake: one line, then usage, on stderr
         [ "$status" -eq 2 ]
-        [[ ${lines[0]} == "$prog: unknown option '-x'" ]]
+        [ -z "$output" ]
+        [[ ${stderr_lines[0]} == "$prog: unknown option '-x'" ]]
+        [[ ${stderr_lines[1]} == "usage: $prog"* ]]
+        note "$prog -x: exit 2, on stderr: ${stderr_lines[0]} / ${stderr_lines[1]}"
         run "$LAB/$prog" a b
         [ "$status" -eq 2 ]
     done
@@ -231,6 +249,26 @@ open_session() {
     kill -KILL "$PID"
     wait_until has_line "$T/server.err" 'close\(fd [0-9]+\)'
     note "killed after $(grep -c 'read() = [0-9]* bytes' "$T/server.err") server reads; the server saw: $(grep -E '= -1|= 0: peer' "$T/server.err" | head -n 1)"
+    alive "$SERVER_PID"
+    run --separate-stderr "$LAB/client" "$SOCK" <<<"next"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "NEXT" ]
+}
+
+@test "[step 4] SIGPIPE kills nobody: a reply to a client that is gone fails with EPIPE, and the server serves on" {
+    start_server "$SOCK"
+    kill -STOP "$SERVER_PID"          # the line waits in the server's queue
+    mkfifo "$T/client.in"
+    exec 5<>"$T/client.in"
+    spawn client "$LAB/client" "$SOCK"
+    echo "hello" >&5
+    wait_until has_line "$T/client.err" 'write\(\) = 6 bytes'
+    kill -KILL "$PID"
+    wait_gone "$PID"
+    kill -CONT "$SERVER_PID"          # it reads the line, then writes to nobody
+    wait_until has_line "$T/server.err" 'close\(fd [0-9]+\)'
+    note "the server, resumed after the client died: $(grep -E 'read\(\) = [0-9]+ bytes|write\(\)' "$T/server.err" | tr '\n' ' ')"
+    grep -q 'write() = -1: Broken pipe' "$T/server.err"
     alive "$SERVER_PID"
     run --separate-stderr "$LAB/client" "$SOCK" <<<"next"
     [ "$status" -eq 0 ]

@@ -3,6 +3,8 @@
 # and exec. ./server makes the pair, forks, and the child runs ./client FD.
 
 bats_require_minimum_version 1.5.0
+# A step written wrong can hang a program; the test then fails, never hangs.
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-30}
 
 setup() {
     load lib

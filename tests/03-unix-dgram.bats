@@ -3,6 +3,8 @@
 # truncation, and a reliable datagram (the sender waits, nothing is lost).
 
 bats_require_minimum_version 1.5.0
+# A step written wrong can hang a program; the test then fails, never hangs.
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-30}
 
 setup() {
     load lib

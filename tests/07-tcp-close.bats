@@ -9,6 +9,8 @@
 # firewall (nft) and the queue of the loopback interface (tc): as root only.
 
 bats_require_minimum_version 1.5.0
+# A step written wrong can hang a program; the test then fails, never hangs.
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-30}
 
 setup() {
     load lib
