@@ -460,3 +460,19 @@ on_the_way() {
     run "$LAB/server" --help
     [[ $output == *"5007"* ]]
 }
+
+@test "-p MS pauses before each call of the teardown: a server pausing before it reads holds CLOSE-WAIT, its client FIN-WAIT-2" {
+    plain_server -p 20000     # far longer than the test: teardown ends the server
+    printf 'pause\n' >"$T/client.in"
+    spawn client "$LAB/client" 127.0.0.1 "$P"
+    wait_until has_line "$T/server.err" 'step: about to read\(\) until it returns 0, pausing 20000 ms'
+    C=$(sed -nE 's/.*accept\(\) = fd [0-9]+ from .*:([0-9]+) .*/\1/p' "$T/server.err")
+    header
+    wait_until has_line "$T/client.err" 'shutdown\(SHUT_WR\) = 0'
+    LINE="$(grep 'pausing' "$T/server.err"); $(grep 'shutdown' "$T/client.err")"
+    row FIN-WAIT-2 CLOSE-WAIT   # the client's FIN is in; the server, pausing, has not read it
+    not grep -q 'read() =' "$T/server.err"
+    run "$LAB/client" -p 0 127.0.0.1 "$P"
+    [ "$status" -eq 2 ]
+    [[ ${lines[0]} == "client: bad MS '0'"* ]]
+}

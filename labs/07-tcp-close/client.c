@@ -1,7 +1,7 @@
 /* client.c - lab 07: a TCP client that sends one request, half-closes,
  * reads the reply and closes; or closes at once, or aborts.
  *
- *   ./client [-r BYTES] [-s CTL] [-c | -L] HOST PORT < request > reply
+ *   ./client [-r BYTES] [-s CTL] [-p MS] [-c | -L] HOST PORT < request > reply
  *
  * getaddrinfo() -> socket() -> connect() -> write() the request ->
  * shutdown(SHUT_WR) -> read() until 0 -> close().
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: client [-r BYTES] [-s CTL] [-c | -L] HOST PORT < request > reply\n"
+    "usage: client [-r BYTES] [-s CTL] [-p MS] [-c | -L] HOST PORT < request > reply\n"
     "  Sends standard input to the server at HOST PORT as one request, then\n"
     "  shuts down its sending side (FIN), writes the reply to standard output\n"
     "  until the server's FIN, and closes. Each address of HOST is tried.\n"
@@ -23,6 +23,7 @@ static const char usage[] =
     "            and holds the window at zero\n"
     "  -s CTL    step mode: before each call of the teardown, wait for a line\n"
     "            (Enter) from the file CTL, e.g. -s /dev/tty\n"
+    "  -p MS     pause MS milliseconds before each call of the teardown\n"
     "  -c        close() right after the request: no shutdown(), no reading\n"
     "  -L        abort: SO_LINGER {on, 0 seconds}, then close()\n";
 

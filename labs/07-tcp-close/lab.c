@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *prog = "lab07";
@@ -116,6 +117,7 @@ static void parse(int argc, char *argv[], const char *usage, const char *optstri
         case 'b': a->host = optarg; break;
         case 'r': a->rcvbuf = (int)number(usage, "BYTES", optarg, 1, 1 << 30); break;
         case 's': ctl = optarg; break;
+        case 'p': a->pause_ms = (int)number(usage, "MS", optarg, 1, 3600000); break;
         case 'a': a->active = 1; break;
         case 'n': a->no_reuse = 1; break;
         case 'c': a->close_now = 1; break;
@@ -132,7 +134,7 @@ static void parse(int argc, char *argv[], const char *usage, const char *optstri
 
 void parse_server_args(int argc, char *argv[], const char *usage, struct args *a)
 {
-    parse(argc, argv, usage, ":b:r:s:an", a);
+    parse(argc, argv, usage, ":b:r:s:p:an", a);
     if (a->host == NULL)
         a->host = DEFAULT_HOST;
     a->port = DEFAULT_PORT;
@@ -145,7 +147,7 @@ void parse_server_args(int argc, char *argv[], const char *usage, struct args *a
 
 void parse_client_args(int argc, char *argv[], const char *usage, struct args *a)
 {
-    parse(argc, argv, usage, ":r:s:cL", a);
+    parse(argc, argv, usage, ":r:s:p:cL", a);
     if (argc - optind != 2)
         usage_error(usage, "%s", argc - optind < 2 ? "HOST and PORT are needed"
                                                    : "too many arguments");
@@ -158,11 +160,19 @@ void step(struct args *a, int fd, const char *fmt, ...)
 {
     char what[256], line[256];
     va_list ap;
-    if (a->ctl == NULL)
+    if (a->ctl == NULL && a->pause_ms == 0)
         return;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    if (a->pause_ms > 0) {
+        struct timespec left = { a->pause_ms / 1000, a->pause_ms % 1000 * 1000000L };
+        say("step: about to %s, pausing %d ms  state=%s", what, a->pause_ms, tcp_state(fd));
+        while (nanosleep(&left, &left) == -1 && errno == EINTR)
+            continue;   /* nanosleep(2) leaves the time still to wait in left */
+    }
+    if (a->ctl == NULL)
+        return;
     say("step: about to %s, press Enter  state=%s", what, tcp_state(fd));
     if (fgets(line, sizeof line, a->ctl) == NULL) {
         say("step: end of the step input: no more pauses");

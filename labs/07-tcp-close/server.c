@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: server [-b ADDR] [-r BYTES] [-s CTL] [-a] [-n] [PORT]\n"
+    "usage: server [-b ADDR] [-r BYTES] [-s CTL] [-p MS] [-a] [-n] [PORT]\n"
     "  Reads each client's request until the client shuts down its sending\n"
     "  side (read() returns 0), replies with it upper-cased, then closes.\n"
     "  -b ADDR   address to bind (default " DEFAULT_HOST ", this machine only;\n"
@@ -21,6 +21,7 @@ static const char usage[] =
     "  -r BYTES  SO_RCVBUF: small, and not read, it holds the window at zero\n"
     "  -s CTL    step mode: before each call of the teardown, wait for a line\n"
     "            (Enter) from the file CTL, e.g. -s /dev/tty\n"
+    "  -p MS     pause MS milliseconds before each call of the teardown\n"
     "  -a        active close: answer the first read and send FIN first\n"
     "  -n        no SO_REUSEADDR: a restart fails while TIME-WAIT holds the port\n"
     "  PORT      default " DEFAULT_PORT "; 0 picks any free port\n";

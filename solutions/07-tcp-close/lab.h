@@ -48,6 +48,7 @@ struct args {
     const char *port;   /* PORT, a string: the form getaddrinfo() takes */
     int rcvbuf;         /* -r BYTES: SO_RCVBUF; 0: the kernel's default */
     FILE *ctl;          /* -s CTL: step mode, Enter read from CTL; NULL: off */
+    int pause_ms;       /* -p MS: pause MS milliseconds before each step; 0: off */
     int active;         /* server -a: answer the first read, send FIN first */
     int no_reuse;       /* server -n: do not set SO_REUSEADDR */
     int close_now;      /* client -c: close() right after the request */
@@ -64,7 +65,10 @@ void exit_on_signals(void);
 /* Step mode (-s CTL): narrate "step: about to WHAT, press Enter" with the
  * socket's state, then wait for one line from CTL, so that you (or a test)
  * can look at ss and strace while the connection is held still. At the end
- * of CTL the program stops pausing. Without -s it does nothing. */
+ * of CTL the program stops pausing. With -p MS, first narrate "step: about
+ * to WHAT, pausing MS ms" and sleep that long (nanosleep(2)): a pause
+ * before each step of the teardown, with no terminal needed. Without -s
+ * and -p it does nothing. */
 void step(struct args *a, int fd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
