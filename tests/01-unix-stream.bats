@@ -201,17 +201,39 @@ open_session() {
 }
 
 @test "[step 5] a client with no server exits 1 with the reason" {
-    run "$LAB/client" "$SOCK" </dev/null
-    note "no file:     exit $status: ${lines[-1]}"
+    run --separate-stderr "$LAB/client" "$SOCK" </dev/null
+    one_error
+    note "no file:     exit $status: $ERROR"
     [ "$status" -eq 1 ]
-    [[ $output == *"connect $SOCK: No such file or directory"* ]]
+    [ "$ERROR" = "client: connect $SOCK: No such file or directory" ]
     start_server "$SOCK"
     kill -KILL "$SERVER_PID"
     wait_exit "$SERVER_PID"
-    run "$LAB/client" "$SOCK" </dev/null
-    note "stale file:  exit $status: ${lines[-1]}"
+    run --separate-stderr "$LAB/client" "$SOCK" </dev/null
+    one_error
+    note "stale file:  exit $status: $ERROR"
     [ "$status" -eq 1 ]
-    [[ $output == *"connect $SOCK: Connection refused"* ]]
+    [ "$ERROR" = "client: connect $SOCK: Connection refused" ]
+}
+
+@test "[step 5] a server killed mid-transfer: the client exits 1 with the reason, not killed by SIGPIPE" {
+    start_server "$SOCK"
+    head -c 16777216 /dev/zero >"$T/client.in"
+    # The client's stdout is a FIFO nobody reads yet: the transfer stalls.
+    mkfifo "$T/client.out"
+    exec 6<>"$T/client.out"
+    spawn client "$LAB/client" "$SOCK"
+    CLIENT_PID=$PID
+    wait_until has_line "$T/server.err" '\[server\] write\(\) = [0-9]+ bytes'
+    kill -KILL "$SERVER_PID"
+    ln -s "$T/client.out" "$T/drain.in"
+    spawn drain cat                   # now read what the client has for stdout
+    wait_exit "$CLIENT_PID"
+    error=$(grep -v '^\[' "$T/client.err" || true)   # (SIGPIPE's death would leave none)
+    note "server killed; the client's last narration: $(grep '^\[' "$T/client.err" | tail -n 1)"
+    note "  exit $STATUS: $error"
+    [ "$STATUS" -eq 1 ]
+    [[ $error =~ ^client:\ (write|read):\ (Broken\ pipe|Connection\ reset\ by\ peer)$ ]]
 }
 
 @test "usage: -h and --help exit 0; unknown options and extra arguments exit 2" {
@@ -273,6 +295,20 @@ open_session() {
     run --separate-stderr "$LAB/client" "$SOCK" <<<"next"
     [ "$status" -eq 0 ]
     [ "${lines[-1]}" = "NEXT" ]
+}
+
+@test "[step 4] EINTR is retried: with read(), poll() and accept() failing with EINTR every third call (strace -e inject), 1 MiB round-trips intact" {
+    command -v strace >/dev/null || skip "needs strace"
+    local eintr="-e trace=read,poll,accept -e inject=read,poll,accept:error=EINTR:when=2+3"
+    TRACE_DIR=$T STRACE_OPTS=$eintr start_server "$SOCK"
+    head -c 1048576 /dev/urandom >"$T/in"
+    # (LeakSanitizer cannot run under ptrace: off here, for make SANITIZE=1)
+    ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$T/client.trace" $eintr "$LAB/client" "$SOCK" <"$T/in" >"$T/out" 2>"$T/client.err"
+    upcase <"$T/in" | cmp - "$T/out"
+    note "EINTR injected: $(count INJECTED "$T/server.trace") times in the server, $(count INJECTED "$T/client.trace") in the client; the output is intact"
+    note "  e.g. $(grep -m 1 'INJECTED' "$T/server.trace")"
+    [ "$(count INJECTED "$T/server.trace")" -gt 5 ]
+    [ "$(count INJECTED "$T/client.trace")" -gt 5 ]
 }
 
 @test "[step 4] 200 clients in a row leave the server's descriptor count unchanged" {

@@ -155,6 +155,15 @@ session() {
     upcase <"$T/talk.in" | cmp - "$T/talk.out"
 }
 
+@test "[step 3] binary-safe: NUL and bytes above 127 come back unchanged; only a-z change" {
+    start_server "$SOCK"
+    talk 'a\0b\377c\351z\n'
+    [ "$STATUS" -eq 0 ]
+    note "sent, od -c: $(od -An -c "$T/talk.in" | tr -s ' ')"
+    note "got,  od -c: $(od -An -c "$T/talk.out" | tr -s ' ')"
+    cmp <(printf 'A\0B\377C\351Z\n') "$T/talk.out"
+}
+
 @test "[step 4] sendto() replies to each sender's own address: two clients, one server socket" {
     start_server "$SOCK"
     session a 5
@@ -305,14 +314,18 @@ session() {
 
 @test "usage errors exit 2 before any socket call (unknown option, bad value, path too long); -h exits 0" {
     for prog in server client; do
-        run "$LAB/$prog" --help
+        run --separate-stderr "$LAB/$prog" --help     # asked for: usage on stdout
         [ "$status" -eq 0 ]
         [[ ${lines[0]} == "usage: $prog"* ]]
+        [[ $output == *"/tmp/lab03.sock"* ]]           # the documented default PATH
+        [ -z "$stderr" ]
         run "$LAB/$prog" -h
         [ "$status" -eq 0 ]
-        run "$LAB/$prog" -x
+        run --separate-stderr "$LAB/$prog" -x         # a mistake: one line, then usage, on stderr
         [ "$status" -eq 2 ]
-        [[ ${lines[0]} == "$prog: unknown option '-x'" ]]
+        [ -z "$output" ]
+        [[ ${stderr_lines[0]} == "$prog: unknown option '-x'" ]]
+        [[ ${stderr_lines[1]} == "usage: $prog"* ]]
         run "$LAB/$prog" a b
         [ "$status" -eq 2 ]
     done

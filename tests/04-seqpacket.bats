@@ -157,17 +157,19 @@ recvmsg_lines() {
 }
 
 @test "[step 5] the client exits 1 with the reason: no server (no file, refused), or a server that goes away" {
-    run "$LAB/client" "$SOCK" </dev/null
-    note "no file:         exit $status: ${lines[-1]}"
+    run --separate-stderr "$LAB/client" "$SOCK" </dev/null
+    one_error
+    note "no file:         exit $status: $ERROR"
     [ "$status" -eq 1 ]
-    [[ $output == *"connect $SOCK: No such file or directory"* ]]
+    [ "$ERROR" = "client: connect $SOCK: No such file or directory" ]
     start_server "$SOCK"
     kill -KILL "$SERVER_PID"
     wait_exit "$SERVER_PID"
-    run "$LAB/client" "$SOCK" </dev/null
-    note "stale file:      exit $status: ${lines[-1]}"
+    run --separate-stderr "$LAB/client" "$SOCK" </dev/null
+    one_error
+    note "stale file:      exit $status: $ERROR"
     [ "$status" -eq 1 ]
-    [[ $output == *"connect $SOCK: Connection refused"* ]]
+    [ "$ERROR" = "client: connect $SOCK: Connection refused" ]
 
     rm "$T/server.out"
     start_server "$SOCK"
@@ -191,6 +193,15 @@ recvmsg_lines() {
     note "client send() sizes:    $(sed -nE 's/^\[client\] send\(\) = ([0-9]+) bytes$/\1/p' <<<"$stderr" | tr '\n' ' ')"
     note "server recvmsg() sizes: $sizes"
     [ "$sizes" = "5 15 1 " ]
+}
+
+@test "[step 6] binary-safe: NUL and bytes above 127 come back unchanged; only a-z change" {
+    start_server "$SOCK"
+    printf 'a\0b\377c\351z\n' >"$T/in"
+    "$LAB/client" "$SOCK" <"$T/in" >"$T/out" 2>"$T/client.err"
+    note "sent, od -c: $(od -An -c "$T/in" | tr -s ' ')"
+    note "got,  od -c: $(od -An -c "$T/out" | tr -s ' ')"
+    cmp <(printf 'A\0B\377C\351Z\n') "$T/out"
 }
 
 @test "[step 6] truncation: server -s 16 and a 40-byte line: MSG_TRUNC, the first 16 bytes come back, the rest is gone" {
@@ -282,14 +293,18 @@ recvmsg_lines() {
     run "$LAB/client" "$long"
     [ "$status" -eq 2 ]
     for prog in server client; do
-        run "$LAB/$prog" --help
+        run --separate-stderr "$LAB/$prog" --help     # asked for: usage on stdout
         [ "$status" -eq 0 ]
         [[ ${lines[0]} == "usage: $prog"* ]]
+        [[ $output == *"/tmp/lab04.sock"* ]]           # the documented default PATH
+        [ -z "$stderr" ]
         run "$LAB/$prog" -h
         [ "$status" -eq 0 ]
-        run "$LAB/$prog" -x
+        run --separate-stderr "$LAB/$prog" -x         # a mistake: one line, then usage, on stderr
         [ "$status" -eq 2 ]
-        [[ ${lines[0]} == "$prog: unknown option '-x'" ]]
+        [ -z "$output" ]
+        [[ ${stderr_lines[0]} == "$prog: unknown option '-x'" ]]
+        [[ ${stderr_lines[1]} == "usage: $prog"* ]]
         run "$LAB/$prog" a b
         [ "$status" -eq 2 ]
     done

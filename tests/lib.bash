@@ -128,12 +128,15 @@ wait_gone() {
 # narration of several programs reads in the order it happened.
 # With TRACE_DIR set (`make trace`), COMMAND runs under strace, its socket
 # calls written to $TRACE_DIR/NAME.trace; PID is still COMMAND's own pid.
+# STRACE_OPTS, when set, replaces `-e trace=%network` (a test injects
+# faults with it).
 spawn() {
     local name=$1 in=/dev/null tracer
     shift
     [ -e "$T/$name.in" ] && in="$T/$name.in"
     if [ -n "${TRACE_DIR:-}" ]; then
-        set -- strace -f -qq -o "$TRACE_DIR/$name.trace" -e trace=%network -- "$@"
+        # shellcheck disable=SC2086 # STRACE_OPTS is words
+        set -- strace -f -qq -o "$TRACE_DIR/$name.trace" ${STRACE_OPTS:--e trace=%network} -- "$@"
     fi
     # fd 3 is bats' output: a child holding it makes bats wait for it.
     # fds 4-9 are the test's own (the writing end of a FIFO, say): a child
@@ -222,6 +225,18 @@ clients_in_a_row() {
 # that inode number.
 unix_row() {
     ss -xapH | awk -v ino="$1" '$6 == ino'
+}
+
+# one_error: after `run --separate-stderr`, true when standard error holds
+# exactly one line that is not narration ("[role] ..."): the one-line
+# error of the contract, `prog: what failed: reason`. ERROR is that line.
+one_error() {
+    local line errors=()
+    while IFS= read -r line; do
+        [[ -z $line || $line == \[* ]] || errors+=("$line")
+    done <<<"$stderr"
+    ERROR=${errors[0]:-}
+    [ "${#errors[@]}" -eq 1 ] || { printf 'not one error line: %s\n' "${errors[@]}" >&2; return 1; }
 }
 
 # count REGEX FILE: how many lines of FILE match the extended REGEX; 0 when
