@@ -119,7 +119,7 @@ solve() {
     not grep -rq --include='*.[ch]' 'END TODO' "$H"
     mk "$H"
     run mk "$H" check LAB=01
-    [ "$status" -eq 1 ]
+    [ "$status" -ne 0 ]
     [[ $output == *"  step 1  (labs/01-unix-stream/server.c:"* ]]
     solve 02-socketpair
     cp "$W/labs/02-socketpair"/*.[ch] "$H/labs/02-socketpair/"
