@@ -297,16 +297,18 @@ open_session() {
     [ "${lines[-1]}" = "NEXT" ]
 }
 
-@test "[step 4] EINTR is retried: with read(), poll() and accept() failing with EINTR every third call (strace -e inject), 1 MiB round-trips intact" {
+@test "[step 4] EINTR is retried: with read() and poll() failing with EINTR every other call (strace -e inject), 1 MiB round-trips intact" {
     command -v strace >/dev/null || skip "needs strace"
-    local eintr="-e trace=read,poll,accept -e inject=read,poll,accept:error=EINTR:when=2+3"
+    # From the 10th call on: the dynamic loader's own read()s come first,
+    # and do not retry (more of them with make SANITIZE=1).
+    local eintr="-e trace=read,poll -e inject=read,poll:error=EINTR:when=10+2"
     TRACE_DIR=$T STRACE_OPTS=$eintr start_server "$SOCK"
     head -c 1048576 /dev/urandom >"$T/in"
     # (LeakSanitizer cannot run under ptrace: off here, for make SANITIZE=1)
     ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$T/client.trace" $eintr "$LAB/client" "$SOCK" <"$T/in" >"$T/out" 2>"$T/client.err"
     upcase <"$T/in" | cmp - "$T/out"
     note "EINTR injected: $(count INJECTED "$T/server.trace") times in the server, $(count INJECTED "$T/client.trace") in the client; the output is intact"
-    note "  e.g. $(grep -m 1 'INJECTED' "$T/server.trace")"
+    note "  e.g. $(grep -m 1 'read(.*, 65536) *= -1 EINTR' "$T/server.trace")"
     [ "$(count INJECTED "$T/server.trace")" -gt 5 ]
     [ "$(count INJECTED "$T/client.trace")" -gt 5 ]
 }
