@@ -13,21 +13,24 @@ work=$(mktemp -d /tmp/steps.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 if [ $# -gt 0 ]; then labs=("$@"); else labs=(); for d in solutions/[0-9][0-9]-*/; do labs+=("$(basename "$d")"); done; fi
 
-bad=0
-for lab in "${labs[@]}"; do
+# check_lab LAB: one line per step of LAB; exits 1 when a step is
+# untested or passes unsolved.
+check_lab() {
+    local lab=$1 n out total failing bad=0
+    local steps
     steps=$(grep -hoE '/\* TODO [0-9]+:' "solutions/$lab"/*.c | grep -oE '[0-9]+' | sort -un)
     for n in $steps; do
-        out=$work/$n
+        out=$work/$lab.$n
         OUT=$out ONLY=$n tests/mklabs.sh 1 "$lab"
-        if ! make -s -C "$out/$lab" >"$work/build.log" 2>&1; then
+        if ! make -s -C "$out/$lab" >"$out.build" 2>&1; then
             echo "step $lab/$n: the skeleton with only this gap does not build:"
-            sed 's/^/    /' "$work/build.log"
+            sed 's/^/    /' "$out.build"
             bad=1
             continue
         fi
-        TREE=$out bats --formatter tap -f "^\[step $n\] " "tests/$lab.bats" >"$work/tap" 2>&1
-        total=$(grep -cE '^(not )?ok ' "$work/tap")
-        failing=$(grep -cE '^not ok ' "$work/tap")
+        TREE=$out bats --formatter tap -f "^\[step $n\] " "tests/$lab.bats" >"$out.tap" 2>&1
+        total=$(grep -cE '^(not )?ok ' "$out.tap")
+        failing=$(grep -cE '^not ok ' "$out.tap")
         if [ "$total" -eq 0 ]; then
             echo "step $lab/$n: NO TEST names [step $n]"
             bad=1
@@ -39,5 +42,20 @@ for lab in "${labs[@]}"; do
         fi
         rm -rf "$out"
     done
+    return "$bad"
+}
+
+# Two labs at a time (this machine has 2 cores); each lab's lines are
+# printed together, in the labs' order.
+pids=()
+for lab in "${labs[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n || true; done
+    check_lab "$lab" >"$work/$lab.log" 2>&1 &
+    pids+=($!)
+done
+bad=0
+for i in "${!labs[@]}"; do
+    wait "${pids[$i]}" || bad=1
+    cat "$work/${labs[$i]}.log"
 done
 exit "$bad"
