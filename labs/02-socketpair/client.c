@@ -106,7 +106,10 @@ int main(int argc, char *argv[])
             if (w == -1 && errno != EAGAIN && errno != EINTR)
                 fail("write");
             if (w > 0) {
-                say("write() = %zd bytes%s", w, (size_t)w < pending ? " (partial)" : "");
+                if ((size_t)w < pending)
+                    say("write() = %zd bytes (partial: %zu asked)", w, pending);
+                else
+                    say("write() = %zd bytes", w);
                 off += (size_t)w;
                 pending -= (size_t)w;
             }
