@@ -29,11 +29,17 @@ teardown() {
 NSX=()
 
 # stepped_server ARGS...: the server in step mode on port 0, its control
-# FIFO held open on fd 6. Sets P, the port it bound.
+# FIFO held open on fd 6 (in the namespace NSX, when set: `ip netns exec`
+# execs it, so the pid spawn records, and teardown stops, is the server's
+# own). Sets P, the port it bound.
 stepped_server() {
     mkfifo "$T/server.ctl"
     exec 6<>"$T/server.ctl"
-    start_server -s "$T/server.ctl" "$@" 0 || return 1
+    spawn server "${NSX[@]}" "$LAB/server" -s "$T/server.ctl" "$@" 0
+    SERVER_PID=$PID
+    wait_until ready_or_dead "$SERVER_PID"
+    [ -s "$T/server.out" ] || { cat "$T/server.err" >&2; return 1; }
+    read -r READY <"$T/server.out"
     P=${READY##*:}
 }
 
@@ -106,18 +112,24 @@ no_time_wait() {
     [ -z "$tw" ]
 }
 
-@test "[step 3] orderly close, client first: one connection through the whole diagram, each state held still" {
-    yes 'a request, line after line' | head -c 65536 >"$T/client.in"
-    # Small receive buffers (-r): while a program is held at a step it does
-    # not read, its buffer fills, the window drops to zero, and the other
-    # side's FIN waits behind data.
-    stepped_server -r 4096
-    header
+# listen_row: the first row of a timeline, the server's listener as ss
+# shows it (there is no client yet).
+listen_row() {
     CS=-
-    SS=$(ss -tanH "( sport = :$P )" | awk '$1 == "LISTEN" { print $1 }')
-    ROWS=1
-    note "$(printf '%2d  %-11s %-11s %s' 1 - "$SS" "$(grep 'listen(' "$T/server.err")")"
-    SEEN=$SS
+    SS=$("${NSX[@]}" ss -tanH "( sport = :$P )" | awk '$1 == "LISTEN" { print $1 }')
+    ROWS=$((ROWS + 1))
+    note "$(printf '%2d  %-11s %-11s %s' "$ROWS" - "$SS" "$(grep 'listen(' "$T/server.err")")"
+    SEEN="$SEEN $SS"
+}
+
+# orderly_close: a server (stepped_server -r 4096) and its client, the
+# client closing first, through every state of that path, held still.
+# Small receive buffers (-r): while a program is held at a step it does not
+# read, its buffer fills, the window drops to zero, and the other side's FIN
+# waits behind data.
+orderly_close() {
+    yes 'a request, line after line' | head -c 65536 >"$T/client.in"
+    listen_row
     stepped_client -r 4096
     wait_until has_line "$T/client.err" 'step: about to shutdown'
     row ESTAB ESTAB
@@ -137,10 +149,23 @@ no_time_wait() {
     press client 'close\('
     row TIME-WAIT -
     cmp <(upcase <"$T/client.in") "$T/client.out"
-    for s in LISTEN ESTAB FIN-WAIT-1 FIN-WAIT-2 CLOSE-WAIT LAST-ACK TIME-WAIT; do
-        [[ " $SEEN " == *" $s "* ]]
-    done
+}
+
+# seen STATE...: each STATE is among those the timeline printed (SEEN);
+# then prints them, in the order first seen.
+seen() {
+    local s
     note "states observed:$(tr ' ' '\n' <<<"$SEEN" | grep -v '^-*$' | awk '!seen[$0]++' | tr '\n' ' ')"
+    for s in "$@"; do
+        [[ " $SEEN " == *" $s "* ]] || { echo "never observed: $s" >&2; return 1; }
+    done
+}
+
+@test "[step 3] orderly close, client first: one connection through the teardown, each state held still" {
+    stepped_server -r 4096
+    header
+    orderly_close
+    seen LISTEN ESTAB FIN-WAIT-1 FIN-WAIT-2 CLOSE-WAIT LAST-ACK TIME-WAIT
 }
 
 @test "[step 2] half-close: the server reads until read() returns 0, then still sends its whole reply" {
@@ -213,6 +238,12 @@ netns_setup() {
     fi
     NSX=(ip netns exec "$NS")
     err=$("${NSX[@]}" ip link set lo up 2>&1) || skip "ip netns exec does not work here: $err"
+    # A retransmission timeout of at least 10 ms, not 200 (ip-route(8)
+    # rto_min, on the route to 127.0.0.1): a segment that netfilter dropped
+    # is sent again sooner, so the test waits less for it. The handshake's
+    # first timeout stays 1 s.
+    err=$("${NSX[@]}" ip route change local 127.0.0.1 dev lo table local proto kernel \
+        scope host src 127.0.0.1 rto_min 10ms 2>&1) || skip "ip route cannot set rto_min: $err"
     err=$("${NSX[@]}" nft add table inet lab07 2>&1) || skip "nft does not work here: $err"
     err=$("${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000 2>&1 &&
         "${NSX[@]}" tc qdisc delete dev lo root 2>&1) || skip "tc cannot give lo a tbf queue: $err"
@@ -259,6 +290,16 @@ on_the_way() {
     [ "$LAST" = "TIME-WAIT TIME-WAIT" ]
 }
 
+# syn_sent: ss (in the namespace) shows a client in SYN-SENT to port P; C
+# is its port.
+syn_sent() {
+    local row
+    row=$("${NSX[@]}" ss -tanH state syn-sent "( dport = :$P )")
+    [ -n "$row" ] || return 1
+    row=$(awk '{ print $3 }' <<<"$row")
+    C=${row##*:}
+}
+
 # Both ends go through CLOSING only when the FINs cross: each is sent
 # before its sender has received the other, so it does not acknowledge it,
 # and arrives while its receiver is in FIN-WAIT-1. Loopback delivers a
@@ -269,23 +310,32 @@ on_the_way() {
 # TIME-WAIT on the other). So a queue holds the two FINs: tc's token bucket
 # filter on the loopback of a private namespace, its bucket spent; then
 # netfilter drops what the ends answer, which holds both in CLOSING.
-@test "[step 3] simultaneous close: both ends FIN-WAIT-1 -> CLOSING -> TIME-WAIT (netfilter holds the segments)" {
+@test "[step 3] the whole diagram, all ten states in one table: a handshake held by netfilter, a simultaneous close (FIN-WAIT-1 -> CLOSING -> TIME-WAIT) held by tc and netfilter, then an orderly close" {
     netns_setup
     printf 'hello\n' >"$T/client.in"
-    # The server, -a, in the namespace: `ip netns exec` execs it, so the pid
-    # spawn records (and teardown stops) is the server's own.
-    mkfifo "$T/server.ctl"
-    exec 6<>"$T/server.ctl"
-    spawn server "${NSX[@]}" "$LAB/server" -a -s "$T/server.ctl" 0
-    SERVER_PID=$PID
-    wait_until ready_or_dead "$SERVER_PID"
-    [ -s "$T/server.out" ]
+    # Connection A. The server, -a, answers the first read and sends its
+    # FIN without waiting for the client's.
+    stepped_server -a
     [ "/proc/$SERVER_PID/exe" -ef "$LAB/server" ]
-    READY=$(head -n 1 "$T/server.out")
-    P=${READY##*:}
     header
-    stepped_client
+    listen_row
+    # The handshake, held: netfilter drops the server's SYN-ACK as it
+    # leaves. The client's SYN got in, so the server holds the connection
+    # half-open (SYN-RECV); the client, with no answer, stays in SYN-SENT.
+    "${NSX[@]}" nft add chain inet lab07 out '{ type filter hook output priority 0; }'
+    "${NSX[@]}" nft add rule inet lab07 out tcp sport "$P" tcp flags '& (syn | ack) == syn | ack' counter drop
+    mkfifo "$T/client.ctl"
+    exec 5<>"$T/client.ctl"
+    spawn client "${NSX[@]}" "$LAB/client" -s "$T/client.ctl" 127.0.0.1 "$P"
+    wait_until syn_sent
+    LINE="[nft] drop the server's SYN-ACK; $(tail -n 1 "$T/client.err")   (connect() not back yet)"
+    row SYN-SENT SYN-RECV
+    "${NSX[@]}" nft flush chain inet lab07 out
+    wait_until has_line "$T/client.err" 'connect\(.*\) = 0'   # the SYN-ACK is sent again: 1 s, 2 s...
+    LINE="[nft] flushed: $(grep 'connect(' "$T/client.err")"
+    row ESTAB ESTAB
     wait_until has_line "$T/client.err" 'step: about to shutdown'
+    LINE=$(grep -E 'write\(\) =' "$T/client.err")
     row ESTAB ESTAB
     press server 'read\(\) = [0-9]+ bytes'
     row ESTAB ESTAB
@@ -333,6 +383,17 @@ on_the_way() {
     press server 'close\('
     row TIME-WAIT TIME-WAIT
     [ "$(cat "$T/client.out")" = HELLO ]
+    # Connection B: a second server, passive this time, and the client
+    # closes first. Connection A's programs and files are put aside.
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    exec 5>&- 6>&-
+    mkdir "$T/A"
+    mv "$T"/server.* "$T"/client.* "$T/A/"
+    note "    connection B, on a new server (no -a) in the same namespace; the client closes first:"
+    stepped_server -r 4096
+    orderly_close
+    seen LISTEN SYN-SENT SYN-RECV ESTAB FIN-WAIT-1 FIN-WAIT-2 CLOSE-WAIT CLOSING LAST-ACK TIME-WAIT
 }
 
 @test "[step 4] abortive close: SO_LINGER {1, 0} sends RST; the server's read() fails with ECONNRESET; no TIME-WAIT" {
