@@ -119,13 +119,16 @@ void parse_server_args(int argc, char *argv[], const char *usage,
 void parse_client_args(int argc, char *argv[], const char *usage,
                        const char **host, const char **port)
 {
+    int i = 1;
     help(argc, argv, usage);
-    if (argc > 1 && argv[1][0] == '-' && argv[1][1] != '\0')
+    if (argc > 1 && strcmp(argv[1], "--") == 0)
+        i = 2;   /* the end of the options, as for getopt(3): PORT may be "-1" */
+    else if (argc > 1 && argv[1][0] == '-' && argv[1][1] != '\0')
         usage_error(usage, "unknown option '%s'", argv[1]);
-    if (argc != 3)
-        usage_error(usage, "%s", argc < 3 ? "HOST and PORT are needed" : "too many arguments");
-    *host = argv[1];
-    *port = argv[2];
+    if (argc - i != 2)
+        usage_error(usage, "%s", argc - i < 2 ? "HOST and PORT are needed" : "too many arguments");
+    *host = argv[i];
+    *port = argv[i + 1];
     number(usage, "PORT", *port, 1, 65535);
 }
 

@@ -1,0 +1,194 @@
+#!/usr/bin/env bats
+# Bad input, program by program: every server and client of every lab is
+# tried with what a hurried user types. Each case must end with the exit
+# status of the contract (2: usage error, usage on stderr; 1: runtime
+# failure), one error line `prog: what failed: reason`, no crash signal,
+# and no file removed or changed that the program did not create.
+
+bats_require_minimum_version 1.5.0
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-30}
+
+UNIX_LABS=(01-unix-stream 03-unix-dgram 04-seqpacket)
+INET_LABS=(05-tcp 06-udp 07-tcp-close)
+
+setup() {
+    load lib
+    lab_setup 01-unix-stream   # for T and the harness; each case names its lab
+}
+
+teardown() {
+    lab_teardown
+}
+
+# expect STATUS REGEX LAB PROG ARGS...: run $TREE/LAB/PROG ARGS (stdin
+# empty, or the line $INPUT when set) and check the outcome. STATUS 2: the first line on stderr matches
+# REGEX, the usage follows, nothing on stdout. STATUS 1: stderr holds one
+# line besides the narration, and it matches REGEX. Prints the case.
+expect() {
+    local want=$1 regex=$2 lab=$3 prog=$4
+    shift 4
+    if [ -n "${INPUT:-}" ]; then
+        run --separate-stderr "$ROOT/$TREE/$lab/$prog" "$@" <<<"$INPUT"
+    else
+        run --separate-stderr "$ROOT/$TREE/$lab/$prog" "$@" </dev/null
+    fi
+    ERROR=${stderr_lines[0]:-}
+    [ "$want" -eq 2 ] || one_error 2>/dev/null || true
+    note "$lab $prog $*: exit $status: $ERROR"
+    [ "$status" -lt 128 ] || { echo "killed by signal $((status - 128))" >&2; return 1; }
+    [ "$status" -eq "$want" ] || { echo "exit $status, not $want: $stderr" >&2; return 1; }
+    if [ "$want" -eq 2 ]; then
+        [[ ${stderr_lines[0]} =~ ^$prog:\ $regex ]] || { echo "first line: ${stderr_lines[0]}" >&2; return 1; }
+        [[ ${stderr_lines[1]} == "usage: $prog"* ]] || { echo "no usage after it: $stderr" >&2; return 1; }
+        [ -z "$output" ]
+    else
+        one_error
+        [[ $ERROR =~ ^$prog:\ $regex ]] || { echo "error line: $ERROR" >&2; return 1; }
+    fi
+}
+
+# fingerprint PATH: type, size, mode and content of what is at PATH (no
+# following of symlinks), to show that a program left it alone.
+fingerprint() {
+    stat -c '%F %s %a %N' "$1"
+    [ -f "$1" ] && [ ! -L "$1" ] && cksum <"$1"
+    true
+}
+
+@test "--help prints the usage on stdout and exits 0; extra arguments and unknown options exit 2, with the usage" {
+    local lab prog
+    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close; do
+        for prog in server client; do
+            run --separate-stderr "$ROOT/$TREE/$lab/$prog" --help
+            [ "$status" -eq 0 ]
+            [[ ${lines[0]} == "usage: $prog"* ]]
+            [ -z "$stderr" ]
+            expect 2 "unknown option '-Z'|FD '-Z' is not a descriptor number" "$lab" "$prog" -Z
+        done
+    done
+    for lab in "${UNIX_LABS[@]}"; do
+        expect 2 "too many arguments|unexpected argument" "$lab" server "$T/a" "$T/b"
+        expect 2 "too many arguments|unexpected argument" "$lab" client "$T/a" "$T/b"
+    done
+    expect 2 "unexpected argument" 02-socketpair server "$T/a"
+    expect 2 "missing FD" 02-socketpair client
+    expect 2 "too many arguments" 02-socketpair client 3 4
+    for lab in "${INET_LABS[@]}"; do
+        expect 2 "too many arguments" "$lab" server 0 1
+        expect 2 "HOST and PORT are needed" "$lab" client
+        expect 2 "HOST and PORT are needed" "$lab" client 127.0.0.1
+        expect 2 "too many arguments" "$lab" client 127.0.0.1 1 2
+    done
+}
+
+@test "bad port strings are usage errors for every internet program: abc, -1, 70000, '', 1x, ' 1'" {
+    local lab port
+    for lab in "${INET_LABS[@]}"; do
+        for port in abc -1 70000 "" 1x " 1"; do
+            expect 2 "bad PORT '$port'" "$lab" server -- "$port"
+            expect 2 "bad PORT '$port'" "$lab" client -- 127.0.0.1 "$port"
+        done
+        expect 2 "bad PORT '0'" "$lab" client 127.0.0.1 0   # a client cannot connect to port 0
+    done
+}
+
+@test "a path longer than sun_path holds is a usage error, and nothing is created" {
+    local lab long=$T/$(printf 'x%.0s' {1..110})
+    for lab in "${UNIX_LABS[@]}"; do
+        expect 2 "socket path is [0-9]+ bytes; sun_path holds at most 107" "$lab" server "$long"
+        expect 2 "socket path is [0-9]+ bytes; sun_path holds at most 107" "$lab" client "$long"
+    done
+    [ "$(ls -A "$T")" = pids ]
+}
+
+@test "a path in a missing directory: bind() and connect() fail with ENOENT, exit 1" {
+    local lab
+    for lab in "${UNIX_LABS[@]}"; do
+        expect 1 "bind $T/missing/s: No such file or directory" "$lab" server "$T/missing/s"
+        expect 1 "connect $T/missing/s: No such file or directory" "$lab" client "$T/missing/s"
+    done
+    [ ! -e "$T/missing" ]
+}
+
+@test "a path that is a regular file, a directory or a dangling symlink: the server refuses it and leaves it alone; the client cannot connect" {
+    local lab what before
+    echo "precious data" >"$T/file"
+    mkdir "$T/dir"
+    touch "$T/dir/inside"
+    ln -s "$T/nowhere" "$T/dangling"
+    for lab in "${UNIX_LABS[@]}"; do
+        for what in file dir dangling; do
+            before=$(fingerprint "$T/$what")
+            expect 1 "bind $T/$what: the file exists and is not a socket; left alone" "$lab" server "$T/$what"
+            [ "$(fingerprint "$T/$what")" = "$before" ]
+        done
+        expect 1 "connect $T/file: Connection refused" "$lab" client "$T/file"
+        expect 1 "connect $T/dir: Connection refused" "$lab" client "$T/dir"
+        expect 1 "connect $T/dangling: No such file or directory" "$lab" client "$T/dangling"
+    done
+    [ -e "$T/dir/inside" ]
+    [ "$(cat "$T/file")" = "precious data" ]
+    [ ! -e "$T/nowhere" ]
+}
+
+@test "no server: a client exits 1 with ENOENT (no file), ECONNREFUSED (a stale socket file, a closed port), or no reply in time (UDP)" {
+    local lab P
+    for lab in "${UNIX_LABS[@]}"; do
+        expect 1 "connect $T/none: No such file or directory" "$lab" client "$T/none"
+    done
+    # A stale socket file: a server killed before it could remove it.
+    LAB=$ROOT/$TREE/01-unix-stream
+    start_server "$T/stale"
+    kill -KILL "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    expect 1 "connect $T/stale: Connection refused" 01-unix-stream client "$T/stale"
+    [ -S "$T/stale" ]   # the client removes nothing
+    # A closed port: one a server had a moment ago.
+    LAB=$ROOT/$TREE/05-tcp
+    rm "$T/server.out"
+    start_server 0
+    P=${READY##*:}
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    expect 1 "connect 127.0.0.1:$P: Connection refused" 05-tcp client 127.0.0.1 "$P"
+    expect 1 "connect 127.0.0.1:$P: Connection refused" 07-tcp-close client 127.0.0.1 "$P"
+    INPUT="anyone?" expect 1 "recvfrom 127.0.0.1:$P: Connection refused" 06-udp client -c 127.0.0.1 "$P"
+    INPUT="anyone?" expect 1 "1 of 1 replies missing after 300 ms" 06-udp client -t 300 127.0.0.1 "$P"
+}
+
+@test "an address in use: a second server exits 1 (EADDRINUSE) and the first keeps serving" {
+    local lab P
+    for lab in "${UNIX_LABS[@]}"; do
+        LAB=$ROOT/$TREE/$lab
+        rm -f "$T/server.out"
+        start_server "$T/$lab.sock"
+        expect 1 "bind $T/$lab.sock: Address already in use" "$lab" server "$T/$lab.sock"
+        [ -S "$T/$lab.sock" ]
+        alive "$SERVER_PID"
+    done
+    for lab in "${INET_LABS[@]}"; do
+        LAB=$ROOT/$TREE/$lab
+        rm -f "$T/server.out"
+        start_server 0
+        P=${READY##*:}
+        expect 1 "bind 127.0.0.1:$P: Address already in use" "$lab" server "$P"
+        alive "$SERVER_PID"
+    done
+}
+
+@test "a stale socket file is replaced by every unix server" {
+    local lab
+    for lab in "${UNIX_LABS[@]}"; do
+        LAB=$ROOT/$TREE/$lab
+        rm -f "$T/server.out"
+        start_server "$T/$lab.sock"
+        kill -KILL "$SERVER_PID"
+        wait_exit "$SERVER_PID"
+        [ -S "$T/$lab.sock" ]
+        rm "$T/server.out"
+        start_server "$T/$lab.sock"
+        note "$lab: $(grep -E 'stale|unlink' "$T/server.err" | tail -n 2 | tr '\n' ' ')"
+        grep -q 'Connection refused: stale socket file' "$T/server.err"
+        : >"$T/server.err"
+    done
+}
