@@ -29,7 +29,7 @@ static void put_line(int narration, const char *reason, const char *fmt, va_list
     if (n == sizeof line - 1)   /* cut short: make room for the newline */
         n--;
     line[n++] = '\n';
-    write_all(2, line, n);
+    (void)write_all(2, line, n);   /* a failed report has nowhere to go */
 }
 
 void say(const char *fmt, ...)

@@ -32,7 +32,7 @@ static struct sockaddr_un addr;   /* global: the exit paths below need it */
 /* The file bind() created is ours to remove: on a normal exit... */
 static void remove_socket_file(void)
 {
-    unlink(addr.sun_path);
+    (void)unlink(addr.sun_path);   /* already gone is fine: we are exiting */
 }
 
 /* ...and on SIGINT/SIGTERM. Only async-signal-safe calls here
@@ -41,7 +41,7 @@ static char goodbye[160];
 static void on_signal(int sig)
 {
     (void)sig;
-    unlink(addr.sun_path);
+    (void)unlink(addr.sun_path);   /* already gone is fine */
     if (write(2, goodbye, strlen(goodbye)) == -1)
         _exit(1);
     _exit(0);
@@ -66,7 +66,7 @@ static void remove_stale_socket(void)
               addr.sun_path);
     if (errno != ECONNREFUSED)
         fail("connect (probing the old socket file)");
-    close(probe);
+    (void)close(probe);   /* it never connected: nothing to lose */
     say("connect(\"%s\") = -1: Connection refused: stale socket file", addr.sun_path);
     if (unlink(addr.sun_path) == -1)
         fail("unlink %s", addr.sun_path);
@@ -124,7 +124,7 @@ int main(int argc, char *argv[])
         say("chmod(\"%s\", %04lo) = 0", addr.sun_path, opt.mode);
     }
     printf("receiving on %s\n", addr.sun_path);   /* the readiness line */
-    fflush(stdout);
+    (void)fflush(stdout);   /* no reader is no reason to stop serving */
 
     for (;;) {
         struct sockaddr_un from;   /* the sender's address, filled by recvmsg */

@@ -155,11 +155,15 @@ const char *family_name(int family)
 void say_addrinfo(const char *host, const char *port, const struct addrinfo *res)
 {
     char list[400] = "", one[ADDR_STRLEN];
+    size_t used = 0;   /* bytes of list[] in use, before its NUL */
     for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         format_addr(ai->ai_addr, ai->ai_addrlen, one);
-        if (strlen(list) + strlen(one) + 2 < sizeof list) {
-            strcat(list, list[0] ? " " : "");
-            strcat(list, one);
+        size_t len = strlen(one);
+        if (used + len + 2 < sizeof list) {   /* room for " ", one and the NUL */
+            if (used > 0)
+                list[used++] = ' ';
+            memcpy(list + used, one, len + 1);
+            used += len;
         }
     }
     say("getaddrinfo(\"%s\", \"%s\") = %s", host, port, list);

@@ -59,7 +59,7 @@ static int open_socket(struct addrinfo **ai, int connect_it, const char *host)
             errno = ENOSYS; /* step 5: replace this line */
             if (rc == -1) {
                 say("connect(%s) = -1: %s", addr_name(a->ai_addr, a->ai_addrlen), strerror(errno));
-                close(fd);
+                (void)close(fd);   /* connect() failed: nothing to lose */
                 continue;
             }
             say("connect(%s) = 0", addr_name(a->ai_addr, a->ai_addrlen));
@@ -99,7 +99,7 @@ int main(int argc, char *argv[])
     fd = open_socket(&ai, opt.connect, opt.host);
     /* stdin unbuffered: poll() sees the file descriptor, not stdio's
      * buffer, which could otherwise hold lines poll() knows nothing of. */
-    setvbuf(stdin, NULL, _IONBF, 0);
+    (void)setvbuf(stdin, NULL, _IONBF, 0);   /* _IONBF allocates nothing: no failure */
 
     /* Only a reply proves that a server is there. Until the first one, we
      * send one line and wait (holding); no reply in time, or ECONNREFUSED
@@ -182,6 +182,6 @@ int main(int argc, char *argv[])
     }
     free(line);
     freeaddrinfo(list);
-    close(fd);
+    (void)close(fd);   /* all replies are in: nothing to lose */
     return 0;
 }

@@ -59,7 +59,7 @@ int main(int argc, char *argv[])
             break;
         int err = errno;   /* ECONNREFUSED: nobody listens on that port */
         say("connect(%s) = -1: %s", name, strerror(err));
-        close(fd);
+        (void)close(fd);   /* connect() failed: nothing to lose */
         errno = err;
     }
     freeaddrinfo(res);

@@ -168,15 +168,16 @@ void step(struct args *a, int fd, const char *fmt, ...)
     if (a->pause_ms > 0) {
         struct timespec left = { a->pause_ms / 1000, a->pause_ms % 1000 * 1000000L };
         say("step: about to %s, pausing %d ms  state=%s", what, a->pause_ms, tcp_state(fd));
-        while (nanosleep(&left, &left) == -1 && errno == EINTR)
-            continue;   /* nanosleep(2) leaves the time still to wait in left */
+        while (nanosleep(&left, &left) == -1 && errno == EINTR) {
+            /* nanosleep(2) leaves the time still to wait in left */
+        }
     }
     if (a->ctl == NULL)
         return;
     say("step: about to %s, press Enter  state=%s", what, tcp_state(fd));
     if (fgets(line, sizeof line, a->ctl) == NULL) {
         say("step: end of the step input: no more pauses");
-        fclose(a->ctl);
+        (void)fclose(a->ctl);   /* read only: nothing to flush */
         a->ctl = NULL;
     }
 }

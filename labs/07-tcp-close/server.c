@@ -74,7 +74,7 @@ int main(int argc, char *argv[])
         fail("listen");
     say("listen(backlog=16) = 0  state=%s", tcp_state(lfd));
     printf("listening on %s\n", name);   /* the readiness line */
-    fflush(stdout);
+    (void)fflush(stdout);   /* no reader is no reason to stop serving */
 
     for (;;) {
         struct sockaddr_storage sa;

@@ -28,7 +28,7 @@ static struct sockaddr_un addr;   /* global: the exit paths below need it */
 /* The file bind() created is ours to remove: on a normal exit... */
 static void remove_socket_file(void)
 {
-    unlink(addr.sun_path);
+    (void)unlink(addr.sun_path);   /* already gone is fine: we are exiting */
 }
 
 /* ...and on SIGINT/SIGTERM. Only async-signal-safe calls here
@@ -37,7 +37,7 @@ static char goodbye[160];
 static void on_signal(int sig)
 {
     (void)sig;
-    unlink(addr.sun_path);
+    (void)unlink(addr.sun_path);   /* already gone is fine */
     if (write(2, goodbye, strlen(goodbye)) == -1)
         _exit(1);
     _exit(0);
@@ -61,7 +61,7 @@ static void remove_stale_socket(void)
               addr.sun_path);
     if (errno != ECONNREFUSED)
         fail("connect (probing the old socket file)");
-    close(probe);
+    (void)close(probe);   /* it never connected: nothing to lose */
     say("connect(\"%s\") = -1: Connection refused: stale socket file", addr.sun_path);
     if (unlink(addr.sun_path) == -1)
         fail("unlink %s", addr.sun_path);
@@ -158,7 +158,7 @@ int main(int argc, char *argv[])
         fail("listen");
     say("listen(backlog=16) = 0");
     printf("listening on %s\n", addr.sun_path);   /* the readiness line */
-    fflush(stdout);
+    (void)fflush(stdout);   /* no reader is no reason to stop serving */
 
     for (;;) {
         int cfd = -1;

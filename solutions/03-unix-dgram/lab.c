@@ -127,7 +127,7 @@ const char *addr_name(const struct sockaddr_un *a, socklen_t len)
         char c = a->sun_path[i];
         if (c == '\0' && !abstract)
             break;              /* a path ends at its NUL */
-        name[n++] = (c >= ' ' && c <= '~') ? c : '?';
+        name[n++] = (char)((c >= ' ' && c <= '~') ? c : '?');
     }
     name[n++] = '"';
     name[n] = '\0';

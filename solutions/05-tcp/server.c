@@ -134,7 +134,7 @@ int main(int argc, char *argv[])
         fail("listen");
     say("listen(backlog=%d) = 0  state=%s", a.backlog, tcp_state(lfd));
     printf("listening on %s\n", name);   /* the readiness line */
-    fflush(stdout);
+    (void)fflush(stdout);   /* no reader is no reason to stop serving */
 
     if (a.no_accept) {
         /* -A: the kernel still completes handshakes and queues them; with

@@ -112,7 +112,7 @@ int main(int argc, char *argv[])
     if (getsockname(sfd, (struct sockaddr *)&me, &melen) == -1)
         fail("getsockname");
     printf("receiving on %s\n", addr_name((struct sockaddr *)&me, melen));   /* readiness */
-    fflush(stdout);
+    (void)fflush(stdout);   /* no reader is no reason to stop serving */
 
     for (;;) {
         struct sockaddr_storage from;   /* the sender's address, filled by recvmsg */
