@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# tests/memcheck.sh [ROOT] - valgrind memcheck on every lab program.
+#
+# Runs each lab's server and client (14 programs; in lab 02 the server
+# forks and execs ./client FD, so one run under --trace-children=yes covers
+# both) for one short session under
+#   valgrind --leak-check=full --errors-for-leak-kinds=all --track-fds=yes
+# and prints one line per program: `memcheck 05-tcp/server: ok`, or FAIL
+# with the reasons and the valgrind lines that show them. Exit status 0 only
+# if every program is clean: no memory error, no heap block left at exit
+# (lost or still reachable), no descriptor open at exit beyond 0, 1 and 2,
+# exit status 0, and the expected echo.
+#
+# ROOT is a tree of labs, NN-topic/ each (default: the repo's solutions/);
+# each lab is built there with make first. Binaries built with SANITIZE=1
+# cannot run under valgrind: `make clean` them first.
+#
+# One exception to "no descriptor": a server stops on SIGTERM by calling
+# _exit() in its signal handler (async-signal-safe), blocked in accept()
+# or recv(). Its own listening (or bound) socket, the one it narrated as
+# `[server] socket(...) = fd N`, is still open then, and the kernel closes
+# it at exit. That one socket is allowed and the ok line says so; any other
+# descriptor fails. MEMCHECK_STRICT_FDS=1 allows none.
+#
+# valgrind writes its report to the program's standard error (--log-fd=2),
+# so it holds no descriptor of its own that the program could see; its
+# lines, prefixed ==PID==, are told apart from the narration by that prefix.
+# No suppression file: nothing in libc needs one here (valgrind runs
+# __libc_freeres() at exit, _exit() too, so stdio buffers are not reported).
+
+set -u
+shopt -s nullglob
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=${1:-$HERE/../solutions}
+ROOT=$(cd "$ROOT" 2>/dev/null && pwd) || { echo "memcheck: no directory ${1:-}" >&2; exit 2; }
+LIMIT=${MEMCHECK_LIMIT:-60}   # seconds any one wait may last (valgrind is slow)
+LABS=(01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close)
+
+command -v valgrind >/dev/null || { echo "memcheck: valgrind is not installed" >&2; exit 2; }
+
+VG=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=all
+    --errors-for-leak-kinds=all --track-fds=yes --error-exitcode=99
+    --child-silent-after-fork=no --log-fd=2)
+
+T=$(mktemp -d /tmp/mc.XXXXXX) || exit 2
+PIDS=()   # the background processes started here and not yet reaped
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do
+        wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# gone PID: the process has exited (a zombie not yet reaped counts).
+gone() {
+    local stat
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 0
+    stat=${stat##*) }
+    [ "${stat%% *}" = Z ]
+}
+
+# wait_until SECONDS COMMAND...: poll COMMAND until it succeeds, bounded.
+wait_until() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
+}
+
+wait_gone() { wait_until "${2:-$LIMIT}" gone "$1"; }
+
+# start NAME DIR STDIN CMD...: run CMD in DIR in the background, standard
+# output in $T/NAME.out, standard error (narration and valgrind's report)
+# in $T/NAME.err, every inherited descriptor above 2 closed. Sets PID.
+start() {
+    local name=$1 dir=$2 in=$3
+    shift 3
+    (
+        for f in "/proc/$BASHPID/fd/"*; do
+            n=${f##*/}
+            [ "$n" -gt 2 ] && eval "exec $n>&-"
+        done
+        cd "$dir" && exec "$@"
+    ) <"$in" >"$T/$name.out" 2>"$T/$name.err" &
+    PID=$!
+    PIDS+=("$PID")
+}
+
+# finish PID: wait for PID (bounded; killed if it hangs); sets STATUS, and
+# HUNG (else empty) if it had to be killed.
+finish() {
+    HUNG=""
+    if ! wait_gone "$1"; then
+        HUNG="still running after ${LIMIT}s: killed"
+        kill -TERM "$1" 2>/dev/null   # valgrind still reports on a fatal signal
+        wait_gone "$1" 5 || kill -KILL "$1" 2>/dev/null
+    fi
+    wait "$1" 2>/dev/null   # quiet: no "Killed" notice from bash
+    STATUS=$?
+    local i
+    for i in "${!PIDS[@]}"; do   # reaped: its number may be reused, forget it
+        [ "${PIDS[i]}" = "$1" ] && unset 'PIDS[i]'
+    done
+}
+
+FAILED=0
+
+# vg_blocks PID ALLOW < ERRFILE: valgrind's report for PID in blocks (a line
+# at the margin and the indented lines under it); the blocks that say
+# nothing wrong are dropped, the others printed. ALLOW: a descriptor the
+# program may leave open, if it is a socket; then a last line "ALLOWED N"
+# says it was seen.
+vg_blocks() {
+    sed -nE "s/^==$1== ?//p" | awk -v allow="$2" '
+        function flush(   fd) {
+            if (blk == "") return
+            if (blk ~ /^(Memcheck, a memory error detector|Copyright \(C\)|Using Valgrind|Command: |Parent PID: |All heap blocks were freed|For lists of detected|For counts of detected|ERROR SUMMARY: 0 errors)/)
+                ;
+            else if (blk ~ /^HEAP SUMMARY:/ && blk ~ /in use at exit: 0 bytes in 0 blocks/)
+                ;
+            else if (blk ~ /^FILE DESCRIPTORS: /)
+                fdsum = 1
+            else if (match(blk, /^Open (AF_[A-Z0-9]+ socket|pf-[0-9]+ socket|file descriptor) [0-9]+/)) {
+                fd = substr(blk, 1, RLENGTH); sub(/.* /, "", fd)
+                if (fd + 0 <= 2)
+                    ;
+                else if (allow != "" && fd == allow && blk ~ /^Open AF_[A-Z0-9]+ socket/)
+                    allowed = fd
+                else
+                    print blk
+            } else
+                print blk
+            blk = ""
+        }
+        /^[ \t]*$/ { flush(); next }
+        /^[ \t]/ { if (blk != "") blk = blk "\n" $0; next }
+        { flush(); blk = $0 }
+        END {
+            flush()
+            if (!fdsum) print "(no FILE DESCRIPTORS summary: valgrind did not finish)"
+            if (allowed != "") print "ALLOWED " allowed
+        }'
+}
+
+# report LAB ROLE ERRFILE STATUS WANT OUTFILE [NOTE]: judge one program by
+# valgrind's report in ERRFILE, its exit status, and (WANT not empty) its
+# standard output in OUTFILE; print its line, and the evidence if it fails.
+report() {
+    local lab=$1 role=$2 err=$3 status=$4 want=$5 out=$6 note=${7:-}
+    local pid allow="" allowed="" evidence="" problems=()
+    pid=$(sed -nE "s/^==([0-9]+)== Command: \.\/$role( .*)?$/\1/p" "$err" | head -n 1)
+    if [ -z "$pid" ]; then
+        problems+=("no valgrind report")
+    else
+        if [ "$role" = server ] && [ "${MEMCHECK_STRICT_FDS:-0}" != 1 ]; then
+            allow=$(sed -nE 's/^\[server\] socket\(.*\) = fd ([0-9]+).*/\1/p' "$err" | head -n 1)
+        fi
+        evidence=$(vg_blocks "$pid" "$allow" <"$err")
+        allowed=$(sed -n 's/^ALLOWED //p' <<<"$evidence")
+        evidence=$(grep -v '^ALLOWED ' <<<"$evidence")
+        grep -q "^==$pid== ERROR SUMMARY: " "$err" || problems+=("valgrind did not finish")
+    fi
+    grep -qE '^ERROR SUMMARY: [1-9]' <<<"$evidence" && problems+=("memory errors")
+    grep -qE '^[0-9,]+ bytes in [0-9,]+ blocks are' <<<"$evidence" && problems+=("heap blocks left at exit")
+    grep -qE '^Open ' <<<"$evidence" && problems+=("descriptors open at exit")
+    if [ -n "$evidence" ] && [ ${#problems[@]} -eq 0 ]; then
+        problems+=("unexpected valgrind output")
+    fi
+    case $status in
+        0) ;;
+        99) problems+=("exit status 99 (valgrind found errors)") ;;
+        *) problems+=("exit status $status") ;;
+    esac
+    if [ -n "$want" ] && ! cmp -s "$out" <(printf '%b' "$want"); then
+        problems+=("wrong reply '$(head -c 60 "$out" | tr '\n' '|')'")
+    fi
+    [ -n "$note" ] && problems+=("$note")
+    if [ ${#problems[@]} -eq 0 ]; then
+        if [ -n "$allowed" ]; then
+            echo "memcheck $lab/$role: ok (its own socket, fd $allowed, open at _exit from the SIGTERM handler: allowed)"
+        else
+            echo "memcheck $lab/$role: ok"
+        fi
+        return 0
+    fi
+    FAILED=1
+    local joined
+    joined=$(printf '%s; ' "${problems[@]}")
+    echo "memcheck $lab/$role: FAIL: ${joined%; }"
+    [ -n "$evidence" ] && head -n 60 <<<"$evidence" | sed 's/^/    /'
+    if [ -z "$pid" ] || [ -n "$note" ] || [ -z "$evidence" ]; then
+        echo "    its standard error ended with:"
+        grep -v '^==[0-9]*==' "$err" | tail -n 8 | sed 's/^/    | /'
+    fi
+    return 1
+}
+
+# ready FILE: the server's readiness line is in FILE.
+ready() { grep -qE '^(listening|receiving) on ' "$1"; }
+up_or_gone() { ready "$1" || gone "$2"; }
+
+printf 'hello\n\nworld\n' >"$T/in"   # the second line empty: an empty message
+WANT='HELLO\n\nWORLD\n'
+
+# session LAB: a server in the background, one client, SIGTERM.
+session() {
+    local lab=$1 dir=$ROOT/$1 sock="$T/${1%%-*}.sock" addr port spid cstatus chung
+    case $lab in
+        0[1-4]-*) start "$lab.server" "$dir" /dev/null "${VG[@]}" ./server "$sock" ;;
+        *) start "$lab.server" "$dir" /dev/null "${VG[@]}" ./server 0 ;;
+    esac
+    spid=$PID
+    wait_until "$LIMIT" up_or_gone "$T/$lab.server.out" "$spid"
+    if ! ready "$T/$lab.server.out"; then
+        kill -TERM "$spid" 2>/dev/null
+        finish "$spid"
+        report "$lab" server "$T/$lab.server.err" "$STATUS" "" "" "no readiness line"
+        echo "memcheck $lab/client: FAIL: not run (the server did not start)"
+        return
+    fi
+    addr=$(sed -nE 's/^(listening|receiving) on //p' "$T/$lab.server.out" | head -n 1)
+    port=${addr##*:}
+    case $lab in
+        0[1-4]-*) start "$lab.client" "$dir" "$T/in" "${VG[@]}" ./client "$sock" ;;
+        *) start "$lab.client" "$dir" "$T/in" "${VG[@]}" ./client 127.0.0.1 "$port" ;;
+    esac
+    finish "$PID"
+    cstatus=$STATUS chung=$HUNG
+    kill -TERM "$spid" 2>/dev/null
+    finish "$spid"
+    report "$lab" server "$T/$lab.server.err" "$STATUS" "" "" "$HUNG"
+    report "$lab" client "$T/$lab.client.err" "$cstatus" "$WANT" "$T/$lab.client.out" "$chung"
+}
+
+# Lab 02: ./server makes the pair, forks, and the child execs ./client FD
+# with the same standard input and output; one run, two reports.
+session_pair() {
+    local lab=02-socketpair cstatus
+    start "$lab" "$ROOT/$lab" "$T/in" "${VG[@]}" --trace-children=yes ./server
+    finish "$PID"
+    report "$lab" server "$T/$lab.err" "$STATUS" "" "" "$HUNG"
+    # The client's exit status: the server narrates what waitpid() said.
+    cstatus=$(sed -nE 's/^\[server\] waitpid\(.*exited with status ([0-9]+).*/\1/p' "$T/$lab.err")
+    report "$lab" client "$T/$lab.err" "${cstatus:-unknown}" "$WANT" "$T/$lab.out" "$HUNG"
+}
+
+for lab in "${LABS[@]}"; do
+    dir=$ROOT/$lab
+    if ! make -s -C "$dir" >"$T/make.log" 2>&1; then
+        for role in server client; do echo "memcheck $lab/$role: FAIL: make -C $dir failed"; done
+        sed 's/^/    /' "$T/make.log" | tail -n 10
+        FAILED=1
+        continue
+    fi
+    if grep -qa __asan_init "$dir/server" "$dir/client"; then
+        for role in server client; do
+            echo "memcheck $lab/$role: FAIL: built with SANITIZE=1; run make -C $dir clean first"
+        done
+        FAILED=1
+        continue
+    fi
+    case $lab in
+        02-*) session_pair ;;
+        *) session "$lab" ;;
+    esac
+done
+exit "$FAILED"
