@@ -262,7 +262,7 @@ session() {
     talk -
     note "a 65537-byte line: exit $STATUS: $(tail -n 1 "$T/talk.err")"
     [ "$STATUS" -eq 1 ]
-    [ "$(tail -n 1 "$T/talk.err")" = "client: line 1 is 65537 bytes; a datagram of this lab holds at most 65536" ]
+    [ "$(tail -n 1 "$T/talk.err")" = "client: line 1 is longer than 65536 bytes, the largest datagram of this lab" ]
 }
 
 @test "[step 2] a stale socket file is replaced" {

@@ -80,13 +80,14 @@ int main(int argc, char *argv[])
     struct addrinfo *list = NULL, *ai = NULL, hints = {
         .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV,
     };
-    static char in[BUF_SIZE + 1];   /* a reply, and room for its newline */
-    char *line = NULL;              /* the line to send, from getline */
-    size_t cap = 0;
-    ssize_t len = 0;
+    /* Input is read with read(2), not getline(3): lines that stdio holds in
+     * its buffer would be invisible to poll(2). in[start..have) is input
+     * not yet sent; when ready, its first len bytes are the next datagram. */
+    static char in[BUF_SIZE + 1], reply[BUF_SIZE + 1];
+    size_t start = 0, have = 0, len = 0;
     char why[200] = "";             /* set when this address gives no reply */
     long sent = 0, received = 0;
-    int stdin_done = 0, have_line = 0, answered = 0, fd = -1;
+    int stdin_done = 0, ready = 0, answered = 0, fd = -1;
 
     parse_args(argc, argv, usage, "cnt", &opt);
     signal(SIGPIPE, SIG_IGN);
@@ -97,19 +98,28 @@ int main(int argc, char *argv[])
         failx("getaddrinfo %s: %s", opt.host, gai_strerror(gai));
     ai = list;
     fd = open_socket(&ai, opt.connect, opt.host);
-    /* stdin unbuffered: poll() sees the file descriptor, not stdio's
-     * buffer, which could otherwise hold lines poll() knows nothing of. */
-    (void)setvbuf(stdin, NULL, _IONBF, 0);   /* _IONBF allocates nothing: no failure */
 
     /* Only a reply proves that a server is there. Until the first one, we
      * send one line and wait (holding); no reply in time, or ECONNREFUSED
      * when connected, and the next address gets the same line. */
-    while (!stdin_done || have_line || (!opt.no_reply && received < sent)) {
+    for (;;) {
         int holding = !answered && !opt.no_reply && sent > 0;
         int waiting = !opt.no_reply && received < sent;
+        if (!ready && !holding) {   /* cut the next line out of the input */
+            char *nl = memchr(in + start, '\n', have - start);
+            size_t line = nl != NULL ? (size_t)(nl - (in + start)) : have - start;
+            if (line > BUF_SIZE)
+                failx("line %ld is longer than %d bytes", sent + 1, BUF_SIZE);
+            if (nl != NULL || (stdin_done && line > 0)) {
+                len = line;
+                ready = 1;
+            } else if (stdin_done && !waiting) {
+                break;   /* every line sent, every reply in (or none expected) */
+            }
+        }
         struct pollfd p[2] = {
-            { .fd = (stdin_done || have_line || holding) ? -1 : 0, .events = POLLIN },
-            { .fd = fd, .events = POLLIN | ((have_line && !holding) ? POLLOUT : 0) },
+            { .fd = (stdin_done || ready || holding) ? -1 : 0, .events = POLLIN },
+            { .fd = fd, .events = POLLIN | (ready ? POLLOUT : 0) },
         };
         int r = poll(p, 2, waiting ? (int)opt.timeout : -1);
         if (r == -1 && errno != EINTR)
@@ -119,29 +129,35 @@ int main(int argc, char *argv[])
             snprintf(why, sizeof why, "%ld of %ld replies missing after %ld ms: lost, or no server at %s",
                      sent - received, sent, opt.timeout, addr_name(ai->ai_addr, ai->ai_addrlen));
         }
-        if (r > 0 && p[0].revents) {              /* one more line to send */
-            len = getline(&line, &cap, stdin);    /* any byte but newline */
-            if (len == -1 && ferror(stdin))
+        if (r > 0 && p[0].revents) {   /* more input: first move the unsent part to the front */
+            memmove(in, in + start, have - start);
+            have -= start;
+            start = 0;
+            ssize_t n = read(0, in + have, sizeof in - have);
+            if (n == -1 && errno != EINTR)
                 fail("read stdin");
-            if (len > 0 && line[len - 1] == '\n')
-                len--;
-            stdin_done = len == -1;
-            have_line = len != -1;
+            if (n == 0)
+                stdin_done = 1;
+            if (n > 0)
+                have += (size_t)n;
         }
-        if (have_line && !holding) {   /* one line, one datagram: all or nothing */
+        if (ready) {   /* one line, one datagram: all or nothing */
             ssize_t w = -1;
-            /* TODO 6: Send the line as one datagram: the first len bytes of
-             * line. Connected (opt.connect), with send(2); otherwise with
+            /* TODO 6: Send the line as one datagram: the len bytes at
+             * in + start. Connected (opt.connect), with send(2); otherwise with
              * sendto(2) to the server's address ai->ai_addr (ai->ai_addrlen
              * bytes). Keep the result in w. */
             errno = ENOSYS; /* step 6: replace this line */
             if (w == -1 && errno != EAGAIN && errno != EINTR)   /* EMSGSIZE: too long */
-                fail("%s line %ld (%zd bytes)", opt.connect ? "send" : "sendto", sent + 1, len);
+                fail("%s line %ld (%zu bytes)", opt.connect ? "send" : "sendto", sent + 1, len);
             if (w >= 0) {   /* else EAGAIN: our send buffer is full; POLLOUT says when */
                 say("%s(%s) = %zd bytes", opt.connect ? "send" : "sendto",
                     opt.connect ? "" : addr_name(ai->ai_addr, ai->ai_addrlen), w);
                 sent++;
-                have_line = 0;
+                start += len;
+                if (start < have)
+                    start++;   /* the newline */
+                ready = 0;
             }
         }
         if (r > 0 && (p[1].revents & (POLLIN | POLLERR))) {
@@ -149,7 +165,7 @@ int main(int argc, char *argv[])
              * an end: a datagram socket has no end of stream. */
             struct sockaddr_storage from;
             socklen_t fromlen = sizeof from;
-            ssize_t n = recvfrom(fd, in, BUF_SIZE, 0, (struct sockaddr *)&from, &fromlen);
+            ssize_t n = recvfrom(fd, reply, BUF_SIZE, 0, (struct sockaddr *)&from, &fromlen);
             if (n == -1 && errno == ECONNREFUSED) {   /* the ICMP error: connected only */
                 say("recvfrom() = -1: %s", strerror(errno));
                 snprintf(why, sizeof why, "recvfrom %s: %s",
@@ -161,8 +177,8 @@ int main(int argc, char *argv[])
                     addr_name((struct sockaddr *)&from, fromlen));
                 received++;
                 answered = 1;
-                in[n] = '\n';
-                if (write_all(1, in, (size_t)n + 1) == -1)
+                reply[n] = '\n';
+                if (write_all(1, reply, (size_t)n + 1) == -1)
                     fail("write stdout");
             }
         }
@@ -177,10 +193,10 @@ int main(int argc, char *argv[])
             fd = open_socket(&ai, opt.connect, opt.host);
             why[0] = '\0';
             sent = 0;
-            have_line = 1;   /* the same first line, again */
+            start = 0;   /* the same first line, again: in[0..len), kept while we held */
+            ready = 1;
         }
     }
-    free(line);
     freeaddrinfo(list);
     (void)close(fd);   /* all replies are in: nothing to lose */
     return 0;

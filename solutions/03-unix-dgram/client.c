@@ -34,12 +34,13 @@ int main(int argc, char *argv[])
     struct sockaddr_un addr, me = { .sun_family = AF_UNIX };
     socklen_t melen = sizeof me;
     struct options opt;
-    static char in[MAX_MSG + 1];   /* a reply, and room for its newline */
-    char *line = NULL;             /* the line waiting to be sent, from getline */
-    size_t cap = 0;
-    ssize_t len = 0;
-    long sent = 0, received = 0, lineno = 0;
-    int stdin_done = 0, have_line = 0, waiting = 0, fd = -1, rc = -1;
+    /* Input is read with read(2), not getline(3): lines that stdio holds in
+     * its buffer would be invisible to poll(2). in[start..have) is input
+     * not yet sent; when ready, its first len bytes are the next datagram. */
+    static char in[MAX_MSG + 1], reply[MAX_MSG + 1];
+    size_t start = 0, have = 0, len = 0;
+    long sent = 0, received = 0;
+    int stdin_done = 0, ready = 0, waiting = 0, fd = -1, rc = -1;
 
     parse_args(argc, argv, usage, "n", &addr, &opt);
     signal(SIGPIPE, SIG_IGN);
@@ -81,41 +82,49 @@ int main(int argc, char *argv[])
     /* When the server's receive queue is full, send() would block, and the
      * server may be blocked sending us replies we are not reading. So the
      * socket is non-blocking and poll(2) says when to move: POLLOUT, on a
-     * connected datagram socket, means the server's queue has room (Linux).
-     * stdin is unbuffered: poll() sees the file descriptor, not stdio's
-     * buffer, which could otherwise hold lines poll() knows nothing about. */
+     * connected datagram socket, means the server's queue has room (Linux). */
     if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
         fail("fcntl");
-    (void)setvbuf(stdin, NULL, _IONBF, 0);   /* _IONBF allocates nothing: no failure */
 
-    while (!stdin_done || have_line || received < sent) {
+    for (;;) {
+        if (!ready) {   /* cut the next line out of the input */
+            char *nl = memchr(in + start, '\n', have - start);
+            size_t line = nl != NULL ? (size_t)(nl - (in + start)) : have - start;
+            if (line > MAX_MSG)
+                failx("line %ld is longer than %d bytes, the largest datagram of this lab",
+                      sent + 1, MAX_MSG);
+            if (nl != NULL || (stdin_done && line > 0)) {
+                len = line;
+                ready = 1;
+            } else if (stdin_done && received == sent) {
+                break;   /* every line sent, every reply in */
+            }
+        }
         struct pollfd p[2] = {
-            { .fd = (stdin_done || have_line) ? -1 : 0, .events = POLLIN },
-            { .fd = fd, .events = POLLIN | (have_line ? POLLOUT : 0) },
+            { .fd = (stdin_done || ready) ? -1 : 0, .events = POLLIN },
+            { .fd = fd, .events = POLLIN | (ready ? POLLOUT : 0) },
         };
-        if (poll(p, 2, -1) == -1) {
+        /* A line ready and no EAGAIN yet: just look (timeout 0), then try
+         * send(); after EAGAIN, wait for POLLOUT. */
+        if (poll(p, 2, ready && !waiting ? 0 : -1) == -1) {
             if (errno == EINTR)
                 continue;
             fail("poll");
         }
-        if (p[0].revents) {                       /* one more line to send */
-            len = getline(&line, &cap, stdin);    /* any byte but newline */
-            if (len == -1 && ferror(stdin))
+        if (p[0].revents) {   /* more input: first move the unsent part to the front */
+            memmove(in, in + start, have - start);
+            have -= start;
+            start = 0;
+            ssize_t n = read(0, in + have, sizeof in - have);
+            if (n == -1 && errno != EINTR)
                 fail("read stdin");
-            if (len == -1) {
+            if (n == 0)
                 stdin_done = 1;
-            } else {
-                lineno++;
-                if (len > 0 && line[len - 1] == '\n')
-                    len--;
-                if (len > MAX_MSG)
-                    failx("line %ld is %zd bytes; a datagram of this lab holds at most %d",
-                          lineno, len, MAX_MSG);
-                have_line = 1;
-            }
+            if (n > 0)
+                have += (size_t)n;
         }
-        if (have_line) {   /* one line, one datagram: all of it or nothing */
-            ssize_t w = send(fd, line, (size_t)len, 0);
+        if (ready) {   /* one line, one datagram: all of it or nothing */
+            ssize_t w = send(fd, in + start, len, 0);
             if (w == -1 && errno == EAGAIN) {
                 if (!waiting)
                     say("send() = -1: %s (server's queue is full: waiting)", strerror(errno));
@@ -125,25 +134,27 @@ int main(int argc, char *argv[])
             } else if (w >= 0) {
                 say("send() = %zd bytes", w);
                 sent++;
-                have_line = waiting = 0;
+                start += len;
+                if (start < have)
+                    start++;   /* the newline */
+                ready = waiting = 0;
             }
         }
         if (p[1].revents & (POLLIN | POLLERR)) {
             /* One recv, one datagram. 0 bytes is an empty datagram, not EOF:
              * a datagram socket has no end of stream. */
-            ssize_t n = recv(fd, in, MAX_MSG, 0);
+            ssize_t n = recv(fd, reply, MAX_MSG, 0);
             if (n == -1 && errno != EAGAIN && errno != EINTR)
                 fail("recv");
             if (n >= 0) {
                 say("recv() = %zd bytes", n);
                 received++;
-                in[n] = '\n';
-                if (write_all(1, in, (size_t)n + 1) == -1)
+                reply[n] = '\n';
+                if (write_all(1, reply, (size_t)n + 1) == -1)
                     fail("write stdout");
             }
         }
     }
-    free(line);
     (void)close(fd);   /* all replies are in: nothing to lose */
     return 0;
 }

@@ -1,0 +1,123 @@
+#!/usr/bin/env bats
+# Load: each connection server serves 1000 clients one after another, then
+# 50 that arrive at once; its descriptors and resident memory stay as they
+# were. Each datagram server answers 10,000 datagrams of random sizes and
+# random bytes, and still answers correctly afterwards. Not part of `make
+# test` (about a minute); CI runs it: bats tests/load/.
+
+bats_require_minimum_version 1.5.0
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120}
+
+setup() {
+    load ../lib
+}
+
+teardown() {
+    lab_teardown
+}
+
+# rss PID: the process's resident memory in kB (/proc/PID/status, VmRSS).
+rss() {
+    awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"
+}
+
+# at_once N COMMAND...: start N clients at the same moment, each with the
+# input line "at once I", and wait for all; their outputs go to $T/once.I.
+at_once() {
+    local n=$1 i pids=()
+    shift
+    for ((i = 1; i <= n; i++)); do
+        "$@" <<<"at once $i" >"$T/once.$i" 2>/dev/null 3>&- &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i"; done
+}
+
+# serve_load LAB unix|inet: 1000 clients in a row, then 50 at once, against
+# the lab's server on a path in $T or on port 0; every reply checked,
+# descriptors and memory compared.
+serve_load() {
+    local lab=$1 i bad=0 to
+    lab_setup "$lab"
+    if [ "$2" = unix ]; then
+        start_server "$T/s"
+        to=("$T/s")
+    else
+        start_server 0
+        to=(127.0.0.1 "${READY##*:}")
+    fi
+    clients_in_a_row 20 "$T/out" "$LAB/client" "${to[@]}"   # warm up: stdio, first accept
+    local fds=$(fd_count "$SERVER_PID") mem=$(rss "$SERVER_PID")
+    clients_in_a_row 1000 "$T/out" "$LAB/client" "${to[@]}"
+    [ "$(cat "$T/out")" = "CLIENT 1000" ]
+    at_once 50 "$LAB/client" "${to[@]}"
+    for ((i = 1; i <= 50; i++)); do
+        [ "$(cat "$T/once.$i")" = "AT ONCE $i" ] || bad=$((bad + 1))
+    done
+    note "$lab: 1000 in a row, then 50 at once ($bad wrong replies); descriptors $fds -> $(fd_count "$SERVER_PID"), VmRSS ${mem} kB -> $(rss "$SERVER_PID") kB"
+    [ "$bad" -eq 0 ]
+    [ "$(fd_count "$SERVER_PID")" -eq "$fds" ]
+    [ "$(rss "$SERVER_PID")" -le "$mem" ]
+    [ "$(grep -c 'accept() = fd' "$T/server.err")" -eq 1070 ]
+}
+
+@test "01 unix stream: 1000 clients in a row, then 50 at once; descriptors and memory unchanged" {
+    serve_load 01-unix-stream unix
+}
+
+@test "04 seqpacket: 1000 clients in a row, then 50 at once; descriptors and memory unchanged" {
+    serve_load 04-seqpacket unix
+}
+
+@test "05 tcp: 1000 clients in a row, then 50 at once; descriptors and memory unchanged" {
+    serve_load 05-tcp inet
+}
+
+@test "07 tcp close: 1000 clients in a row, then 50 at once; descriptors and memory unchanged" {
+    serve_load 07-tcp-close inet
+}
+
+# datagrams MAX: 10,000 lines of random bytes (no newline), of random
+# sizes from 0 to MAX, log-uniform so that short and long ones both come
+# up, the longest MAX, in $T/in.
+datagrams() {
+    perl -e '
+        my $max = shift;
+        srand(4242);
+        for my $i (1 .. 10000) {
+            my $n = $i == 1 ? $max : $i == 2 ? 0 : int(exp(rand(log($max + 1)))) - 1;
+            my $s = pack("C*", map { my $c = int(rand(255)); $c >= 10 ? $c + 1 : $c } 1 .. $n);
+            print $s, "\n";
+        }' "$1" >"$T/in"
+}
+
+@test "03 unix datagram: 10,000 datagrams of random bytes, 0 to 65536 long, each answered; then a correct answer" {
+    lab_setup 03-unix-dgram
+    start_server "$T/s"
+    datagrams 65536
+    "$LAB/client" "$T/s" <"$T/in" >"$T/out" 2>"$T/client.err"
+    upcase <"$T/in" | cmp - "$T/out"
+    note "03: $(wc -l <"$T/in") datagrams, $(wc -c <"$T/in") bytes, every reply identical to tr a-z A-Z; $(count 'recvmsg\(\) = ' "$T/server.err") received by the server"
+    run --separate-stderr "$LAB/client" "$T/s" <<<"still here"
+    [ "$output" = "STILL HERE" ]
+}
+
+@test "06 udp: 10,000 datagrams of random bytes, 0 to 65507 long: each one the server receives is answered, each one it does not is counted as dropped; then a correct answer" {
+    lab_setup 06-udp
+    start_server 0
+    P=${READY##*:}
+    datagrams 65507
+    # UDP has no flow control: a burst overflows the server's queue, the
+    # kernel drops what does not fit (ss -uam counts it: skmem d), and the
+    # client reports replies missing (exit 1). The server answers every
+    # datagram it gets.
+    "$LAB/client" -t 2000 127.0.0.1 "$P" <"$T/in" >"$T/out" 2>"$T/client.err" || true
+    received=$(count 'recvmsg\(\) = ' "$T/server.err")
+    answered=$(count 'sendto\(.*\) = [0-9]+ bytes' "$T/server.err")
+    drops=$(ss -uamH "sport = :$P" | sed -nE 's/.*skmem:\(.*,d([0-9]+)\).*/\1/p')
+    note "06: $(wc -l <"$T/in") datagrams sent; the server received $received, answered $answered; the kernel dropped ${drops:-?} at its socket; $(wc -l <"$T/out") replies printed"
+    [ "$received" -eq "$answered" ]
+    [ $((received + drops)) -eq 10000 ]
+    run --separate-stderr "$LAB/client" 127.0.0.1 "$P" <<<"still here"
+    [ "$output" = "STILL HERE" ]
+}
