@@ -10,6 +10,8 @@
 #   make grade [FORMAT=junit]  score every lab in labs/ (teachers)
 #   make handout           tarball of what students get, without solutions/
 #   make labs [TODO=N]     regenerate labs/ from solutions/ (steps < N solved)
+#   make lint              cppcheck and clang-tidy over every lab
+#   make memcheck          valgrind memcheck on every program (solutions/)
 #   make clean
 #
 # CC=clang and SANITIZE=1 are passed down to every lab.
@@ -57,7 +59,14 @@ labs:
 	$(NEED_SOLUTIONS)
 	tests/mklabs.sh $(TODO)
 
+lint:
+	@tests/lint.sh
+
+memcheck:
+	$(NEED_SOLUTIONS)
+	@tests/memcheck.sh
+
 clean:
 	@for d in $(SOLUTIONS) $(SKELETONS); do $(MAKE) --no-print-directory -s -C $$d clean; done
 
-.PHONY: all test check hint tour trace grade handout labs clean $(SOLUTIONS) $(SKELETONS)
+.PHONY: all test check hint tour trace grade handout labs lint memcheck clean $(SOLUTIONS) $(SKELETONS)

@@ -13,7 +13,7 @@ trap 'rm -rf "$stage"' EXIT
 dir=$stage/sockets-labs
 mkdir -p "$dir"
 # Everything students need, but no binaries and nothing of solutions/.
-cp -r Makefile README.md labs tests notes "$dir"
+cp -r Makefile README.md .clang-tidy labs tests notes "$dir"
 find "$dir/labs" -type f \( -name server -o -name client -o -name '*.o' \) -delete
 if grep -rlE '/\* END TODO [0-9]+ \*/' "$dir/labs" >/dev/null; then
     echo "handout: labs/ holds solved steps (END TODO markers); run make labs" >&2
