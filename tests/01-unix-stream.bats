@@ -313,6 +313,32 @@ open_session() {
     [ "$(count INJECTED "$T/client.trace")" -gt 5 ]
 }
 
+@test "[step 4] one client at a time: while a slow client holds the server, the next waits in the accept queue" {
+    start_server "$SOCK"
+    open_session                       # the first client, connected, sends nothing yet
+    printf 'second\n' >"$T/second.in"
+    spawn second "$LAB/client" "$SOCK"
+    SECOND_PID=$PID
+    wait_until has_line "$T/second.err" 'connect\(.*\) = 0'   # connect() returns: the kernel queued it
+    wait_until queued_on "$SOCK" 1
+    note "the second client: $(grep 'connect(' "$T/second.err"), and no reply"
+    note "ss -xl src $SOCK: $LISTENER   (Recv-Q 1: one connection waits for accept())"
+    [ ! -s "$T/second.out" ]
+    [ "$(count 'accept\(\) = fd' "$T/server.err")" -eq 1 ]
+    exec 5>&-                          # the first client's input ends; the server moves on
+    wait_exit "$SECOND_PID"
+    [ "$STATUS" -eq 0 ]
+    [ "$(cat "$T/second.out")" = SECOND ]
+    note "the first client done, the server accepts the second: it prints $(cat "$T/second.out")"
+}
+
+# queued_on PATH N: the listener at PATH has N connections waiting for
+# accept() (its Recv-Q in ss -xl). LISTENER is its row.
+queued_on() {
+    LISTENER=$(ss -xlH src "$1")
+    [ "$(awk '{ print $3 }' <<<"$LISTENER")" = "$2" ]
+}
+
 @test "[step 4] 200 clients in a row leave the server's descriptor count unchanged" {
     start_server "$SOCK"
     before=$(fd_count "$SERVER_PID")
