@@ -339,6 +339,31 @@ queued_on() {
     [ "$(awk '{ print $3 }' <<<"$LISTENER")" = "$2" ]
 }
 
+@test "[step 4] SIGSTOP and SIGCONT, again and again during a 16 MiB transfer, break nothing" {
+    start_server "$SOCK"
+    head -c 16777216 /dev/urandom >"$T/client.in"
+    spawn client "$LAB/client" "$SOCK"
+    CLIENT_PID=$PID
+    local pid stopped_client=0 round
+    for ((round = 0; round < 20; round++)); do
+        for pid in "$CLIENT_PID" "$SERVER_PID"; do
+            alive "$pid" || continue   # the client may be done (a zombie takes signals too)
+            kill -STOP "$pid"
+            if WAIT_LIMIT=2 wait_until stopped "$pid" 2>/dev/null && [ "$pid" = "$CLIENT_PID" ]; then
+                stopped_client=$((stopped_client + 1))
+            fi
+            kill -CONT "$pid"
+        done
+        alive "$CLIENT_PID" || break
+    done
+    wait_exit "$CLIENT_PID"
+    note "the client was stopped and continued $stopped_client times, the server as often; client exit $STATUS"
+    [ "$STATUS" -eq 0 ]
+    [ "$stopped_client" -ge 1 ]
+    upcase <"$T/client.in" | cmp - "$T/client.out"
+    alive "$SERVER_PID"
+}
+
 @test "[step 4] 200 clients in a row leave the server's descriptor count unchanged" {
     start_server "$SOCK"
     before=$(fd_count "$SERVER_PID")
