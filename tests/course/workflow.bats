@@ -9,7 +9,7 @@ setup() {
     load ../lib
     ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
     W=$(mktemp -d /tmp/course.XXXXXX)
-    cp -r "$ROOT"/Makefile "$ROOT"/README.md "$ROOT"/labs "$ROOT"/solutions "$ROOT"/tests "$ROOT"/notes "$W"
+    cp -r "$ROOT"/Makefile "$ROOT"/README.md "$ROOT"/.clang-tidy "$ROOT"/labs "$ROOT"/solutions "$ROOT"/tests "$ROOT"/notes "$W"
     mk "$W" clean
 }
 
