@@ -237,23 +237,8 @@ open_session() {
 }
 
 @test "usage: -h and --help exit 0; unknown options and extra arguments exit 2" {
-    for prog in server client; do
-        run --separate-stderr "$LAB/$prog" --help     # asked for: usage on stdout
-        [ "$status" -eq 0 ]
-        [[ ${lines[0]} == "usage: $prog"* ]]
-        [[ $output == *"/tmp/lab01.sock"* ]]           # the documented default PATH
-        [ -z "$stderr" ]
-        run "$LAB/$prog" -h
-        [ "$status" -eq 0 ]
-        run --separate-stderr "$LAB/$prog" -x         # a mistake: one line, then usage, on stderr
-        [ "$status" -eq 2 ]
-        [ -z "$output" ]
-        [[ ${stderr_lines[0]} == "$prog: unknown option '-x'" ]]
-        [[ ${stderr_lines[1]} == "usage: $prog"* ]]
-        note "$prog -x: exit 2, on stderr: ${stderr_lines[0]} / ${stderr_lines[1]}"
-        run "$LAB/$prog" a b
-        [ "$status" -eq 2 ]
-    done
+    usage_contract server /tmp/lab01.sock
+    usage_contract client /tmp/lab01.sock
     run "$LAB/server" -m 999 "$SOCK"
     [ "$status" -eq 2 ]
     [ ! -e "$SOCK" ]

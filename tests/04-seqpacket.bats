@@ -292,22 +292,8 @@ recvmsg_lines() {
     note "server <${#long}-byte path>: exit 2: ${lines[0]}"
     run "$LAB/client" "$long"
     [ "$status" -eq 2 ]
-    for prog in server client; do
-        run --separate-stderr "$LAB/$prog" --help     # asked for: usage on stdout
-        [ "$status" -eq 0 ]
-        [[ ${lines[0]} == "usage: $prog"* ]]
-        [[ $output == *"/tmp/lab04.sock"* ]]           # the documented default PATH
-        [ -z "$stderr" ]
-        run "$LAB/$prog" -h
-        [ "$status" -eq 0 ]
-        run --separate-stderr "$LAB/$prog" -x         # a mistake: one line, then usage, on stderr
-        [ "$status" -eq 2 ]
-        [ -z "$output" ]
-        [[ ${stderr_lines[0]} == "$prog: unknown option '-x'" ]]
-        [[ ${stderr_lines[1]} == "usage: $prog"* ]]
-        run "$LAB/$prog" a b
-        [ "$status" -eq 2 ]
-    done
+    usage_contract server /tmp/lab04.sock
+    usage_contract client /tmp/lab04.sock
     for bad in "-m 999" "-s 0" "-s 65537" "-s 12x" "-s"; do
         run "$LAB/server" $bad
         note "server $bad: exit $status: ${lines[0]}"

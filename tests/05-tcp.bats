@@ -279,16 +279,8 @@ session() {
 }
 
 @test "usage: -h and --help exit 0; missing arguments and unknown options exit 2" {
-    for prog in server client; do
-        run "$LAB/$prog" --help
-        [ "$status" -eq 0 ]
-        [[ ${lines[0]} == "usage: $prog"* ]]
-        run "$LAB/$prog" -h
-        [ "$status" -eq 0 ]
-        run "$LAB/$prog" -x
-        [ "$status" -eq 2 ]
-        [[ ${lines[0]} == "$prog: unknown option '-x'" ]]
-    done
+    usage_contract server 5005
+    usage_contract client "HOST PORT"
     run "$LAB/client"
     note "client: exit $status: ${lines[0]}"
     [ "$status" -eq 2 ]

@@ -239,6 +239,27 @@ one_error() {
     [ "${#errors[@]}" -eq 1 ] || { printf 'not one error line: %s\n' "${errors[@]}" >&2; return 1; }
 }
 
+# usage_contract PROG DEFAULT: $LAB/PROG prints its usage, naming the
+# default DEFAULT (a path or port), on stdout for --help and -h (exit 0);
+# an unknown option and an extra argument are usage errors: exit 2, one
+# line saying what is wrong, then the usage, all on stderr.
+usage_contract() {
+    local prog=$1 default=$2
+    run --separate-stderr "$LAB/$prog" --help
+    [ "$status" -eq 0 ] && [[ ${lines[0]} == "usage: $prog"* ]] && [ -z "$stderr" ] ||
+        { echo "$prog --help: exit $status, stdout: $output, stderr: $stderr" >&2; return 1; }
+    [[ $output == *"$default"* ]] || { echo "$prog --help does not name $default" >&2; return 1; }
+    run "$LAB/$prog" -h
+    [ "$status" -eq 0 ] || { echo "$prog -h: exit $status" >&2; return 1; }
+    run --separate-stderr "$LAB/$prog" -x
+    [ "$status" -eq 2 ] && [ -z "$output" ] &&
+        [ "${stderr_lines[0]}" = "$prog: unknown option '-x'" ] && [[ ${stderr_lines[1]} == "usage: $prog"* ]] ||
+        { echo "$prog -x: exit $status, stdout: $output, stderr: $stderr" >&2; return 1; }
+    note "$prog -x: exit 2, on stderr: ${stderr_lines[0]} / ${stderr_lines[1]}"
+    run "$LAB/$prog" a b
+    [ "$status" -eq 2 ] || { echo "$prog a b: exit $status" >&2; return 1; }
+}
+
 # count REGEX FILE: how many lines of FILE match the extended REGEX; 0 when
 # none or no FILE. (A bare `n=$(grep -c ...)` aborts a bats test on 0.)
 count() {
