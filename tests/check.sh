@@ -4,16 +4,14 @@
 # fail, say which TODO steps they are about, and where those steps are.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. tests/lib.bash   # lab_name
 
 want=${1:-}
 if [ -z "$want" ]; then
     echo "usage: make check LAB=NN   (one of: $(cd labs && echo [0-9][0-9]-*))" >&2
     exit 2
 fi
-case $want in
-[0-9]) want=0$want ;;
-esac
-lab=$(cd labs && for d in [0-9][0-9]-*; do case $d in "$want" | "$want"-*) echo "$d" ;; esac; done)
+lab=$(lab_name "$want")
 if [ -z "$lab" ] || [ ! -f "tests/$lab.bats" ]; then
     echo "check: no lab '$1' (labs: $(cd labs && echo [0-9][0-9]-*))" >&2
     exit 2

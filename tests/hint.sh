@@ -4,11 +4,10 @@
 # (labs/NN-topic/README.md). LAB may be 3, 03 or 03-unix-dgram.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. tests/lib.bash   # lab_name
 
 want=${1:-} step=${2:-}
-case $want in [0-9]) want=0$want ;; esac
-lab=""
-[ -n "$want" ] && lab=$(cd labs && for d in [0-9][0-9]-*; do case $d in "$want" | "$want"-*) echo "$d" ;; esac; done)
+lab=$(lab_name "$want")
 if [ -z "$lab" ] || ! [[ $step =~ ^[0-9]+$ ]]; then
     echo "usage: make hint LAB=NN STEP=N   (labs: $(cd labs && echo [0-9][0-9]-*))" >&2
     exit 2

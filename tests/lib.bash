@@ -20,6 +20,19 @@ TREE=${TREE:-solutions}
 WAIT_LIMIT=${WAIT_LIMIT:-10}   # seconds any single wait may last
 POLL_INTERVAL=0.01             # seconds between two looks at a condition
 
+# lab_name WANT: the name (NN-topic) of the lab in labs/ that WANT names:
+# 3, 03 or 03-unix-dgram. Prints nothing when there is none.
+lab_name() {
+    local want=$1 d
+    [ -n "$want" ] || return 0
+    case $want in [0-9]) want=0$want ;; esac
+    for d in "$ROOT"/labs/[0-9][0-9]-*/; do
+        d=${d%/}
+        d=${d##*/}
+        case $d in "$want" | "$want"-*) echo "$d" ;; esac
+    done
+}
+
 # lab_setup NN-topic: sets LAB (the lab's directory) and T (the temp dir).
 lab_setup() {
     case $TREE in /*) LAB="$TREE/$1" ;; *) LAB="$ROOT/$TREE/$1" ;; esac
