@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/memcheck.sh [ROOT] - valgrind memcheck on every lab program.
+# tests/memcheck.sh [DIR] - valgrind memcheck on every lab program.
 #
 # Runs each lab's server and client (14 programs; in lab 02 the server
 # forks and execs ./client FD, so one run under --trace-children=yes covers
@@ -11,7 +11,7 @@
 # (lost or still reachable), no descriptor open at exit beyond 0, 1 and 2,
 # exit status 0, and the expected echo.
 #
-# ROOT is a tree of labs, NN-topic/ each (default: the repo's solutions/);
+# DIR is a tree of labs, NN-topic/ each (default: the repo's solutions/);
 # each lab is built there with make first. Binaries built with SANITIZE=1
 # cannot run under valgrind: `make clean` them first.
 #
@@ -32,9 +32,11 @@ set -u
 shopt -s nullglob
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=${1:-$HERE/../solutions}
-ROOT=$(cd "$ROOT" 2>/dev/null && pwd) || { echo "memcheck: no directory ${1:-}" >&2; exit 2; }
+. "$HERE/lib.bash"   # wait_until, wait_gone, gone: the suite's bounded polls
+LABS_DIR=${1:-$HERE/../solutions}
+LABS_DIR=$(cd "$LABS_DIR" 2>/dev/null && pwd) || { echo "memcheck: no directory ${1:-}" >&2; exit 2; }
 LIMIT=${MEMCHECK_LIMIT:-60}   # seconds any one wait may last (valgrind is slow)
+WAIT_LIMIT=$LIMIT
 LABS=(01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close)
 
 command -v valgrind >/dev/null || { echo "memcheck: valgrind is not installed" >&2; exit 2; }
@@ -57,26 +59,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# gone PID: the process has exited (a zombie not yet reaped counts).
-gone() {
-    local stat
-    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 0
-    stat=${stat##*) }
-    [ "${stat%% *}" = Z ]
-}
-
-# wait_until SECONDS COMMAND...: poll COMMAND until it succeeds, bounded.
-wait_until() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ "$SECONDS" -lt "$deadline" ] || return 1
-        sleep 0.05
-    done
-}
-
-wait_gone() { wait_until "${2:-$LIMIT}" gone "$1"; }
 
 # start NAME DIR STDIN CMD...: run CMD in DIR in the background, standard
 # output in $T/NAME.out, standard error (narration and valgrind's report)
@@ -213,13 +195,13 @@ WANT='HELLO\n\nWORLD\n'
 
 # session LAB: a server in the background, one client, SIGTERM.
 session() {
-    local lab=$1 dir=$ROOT/$1 sock="$T/${1%%-*}.sock" addr port spid cstatus chung
+    local lab=$1 dir=$LABS_DIR/$1 sock="$T/${1%%-*}.sock" addr port spid cstatus chung
     case $lab in
         0[1-4]-*) start "$lab.server" "$dir" /dev/null "${VG[@]}" ./server "$sock" ;;
         *) start "$lab.server" "$dir" /dev/null "${VG[@]}" ./server 0 ;;
     esac
     spid=$PID
-    wait_until "$LIMIT" up_or_gone "$T/$lab.server.out" "$spid"
+    wait_until up_or_gone "$T/$lab.server.out" "$spid"
     if ! ready "$T/$lab.server.out"; then
         kill -TERM "$spid" 2>/dev/null
         finish "$spid"
@@ -245,7 +227,7 @@ session() {
 # with the same standard input and output; one run, two reports.
 session_pair() {
     local lab=02-socketpair cstatus
-    start "$lab" "$ROOT/$lab" "$T/in" "${VG[@]}" --trace-children=yes ./server
+    start "$lab" "$LABS_DIR/$lab" "$T/in" "${VG[@]}" --trace-children=yes ./server
     finish "$PID"
     report "$lab" server "$T/$lab.err" "$STATUS" "" "" "$HUNG"
     # The client's exit status: the server narrates what waitpid() said.
@@ -254,7 +236,7 @@ session_pair() {
 }
 
 for lab in "${LABS[@]}"; do
-    dir=$ROOT/$lab
+    dir=$LABS_DIR/$lab
     if ! make -s -C "$dir" >"$T/make.log" 2>&1; then
         for role in server client; do echo "memcheck $lab/$role: FAIL: make -C $dir failed"; done
         sed 's/^/    /' "$T/make.log" | tail -n 10
