@@ -33,6 +33,12 @@ lab_name() {
     done
 }
 
+# todo_steps DIR: the numbers of the TODO steps marked in DIR/*.c (a lab
+# of solutions/), one a line, in order.
+todo_steps() {
+    grep -hoE '/\* TODO [0-9]+:' "$1"/*.c | grep -oE '[0-9]+' | sort -un
+}
+
 # lab_setup NN-topic: sets LAB (the lab's directory) and T (the temp dir).
 lab_setup() {
     case $TREE in /*) LAB="$TREE/$1" ;; *) LAB="$ROOT/$TREE/$1" ;; esac

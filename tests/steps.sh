@@ -8,6 +8,7 @@
 # exits 1 when a step is untested or passes unsolved.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. tests/lib.bash   # todo_steps
 
 work=$(mktemp -d /tmp/steps.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -18,7 +19,7 @@ if [ $# -gt 0 ]; then labs=("$@"); else labs=(); for d in solutions/[0-9][0-9]-*
 check_lab() {
     local lab=$1 n out total failing bad=0
     local steps
-    steps=$(grep -hoE '/\* TODO [0-9]+:' "solutions/$lab"/*.c | grep -oE '[0-9]+' | sort -un)
+    steps=$(todo_steps "solutions/$lab")
     for n in $steps; do
         out=$work/$lab.$n
         OUT=$out ONLY=$n tests/mklabs.sh 1 "$lab"

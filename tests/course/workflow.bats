@@ -77,7 +77,7 @@ solve() {
     local lab n missing=""
     for lab in "$W"/solutions/[0-9][0-9]-*; do
         lab=${lab##*/}
-        for n in $(grep -hoE '/\* TODO [0-9]+:' "$W/solutions/$lab"/*.c | grep -oE '[0-9]+' | sort -un); do
+        for n in $(todo_steps "$W/solutions/$lab"); do
             mk "$W" hint LAB="$lab" STEP="$n" >/dev/null 2>&1 || missing+=" $lab/$n"
         done
     done
