@@ -1,0 +1,67 @@
+#!/usr/bin/env bats
+# Documentation is code: every document runs as written (tests/docs.sh).
+# Each command in a ```sh block is typed into a terminal of a sandbox whose
+# labs are solved; the narration a document shows must appear in that run,
+# and each ```strace excerpt in the output of the command before it. How to
+# mark a document: README.md, "Documentation is tested".
+
+bats_require_minimum_version 1.5.0
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
+
+setup() {
+    load lib
+}
+
+# doc FILE: run FILE's session; the test fails with the run's own account.
+doc() {
+    run "$ROOT/tests/docs.sh" "$1"
+    [ "$status" -ne 3 ] || skip "${lines[-1]}"
+    if [ "$status" -ne 0 ]; then
+        printf '%s\n' "$output" >&2
+        return 1
+    fi
+    note "${lines[-1]}"
+}
+
+# lesson NN-topic: a lab's README runs as written, and shows what the
+# issue asks of every lesson: commands, the programs' narration, and an
+# strace excerpt of their socket calls.
+lesson() {
+    doc "labs/$1/README.md"
+    [[ ${lines[-1]} =~ :\ ([0-9]+)\ commands.*\;\ ([0-9]+)\ narration\ lines\ and\ ([0-9]+)\ strace ]]
+    [ "${BASH_REMATCH[1]}" -gt 0 ] || { echo "no command is run" >&2; return 1; }
+    [ "${BASH_REMATCH[2]}" -gt 0 ] || { echo "no narration is shown" >&2; return 1; }
+    [ "${BASH_REMATCH[3]}" -gt 0 ] || { echo "no strace excerpt is shown" >&2; return 1; }
+}
+
+@test "lab 01's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 01-unix-stream; }
+
+@test "a false call in a strace excerpt turns the doc test red" {
+    # The issue's acceptance check, done on a copy: listen() becomes
+    # connect() in lab 01's strace excerpt.
+    W=$(mktemp -d /tmp/docneg.XXXXXX)
+    cp -a "$ROOT"/Makefile "$ROOT"/README.md "$ROOT"/labs "$ROOT"/notes "$ROOT"/solutions "$ROOT"/tests "$W"/
+    sed -i '/^```strace/,/^```$/s/ listen(3</ connect(3</' "$W/labs/01-unix-stream/README.md"
+    not cmp -s "$ROOT/labs/01-unix-stream/README.md" "$W/labs/01-unix-stream/README.md"
+    run "$W/tests/docs.sh" labs/01-unix-stream/README.md
+    rm -rf "$W"
+    [ "$status" -ne 3 ] || skip "${lines[-1]}"
+    [ "$status" -eq 1 ]
+    [[ $output == *"not found"*" connect(3<UNIX-STREAM"* ]]
+    [ "$(grep -c 'not found' <<<"$output")" -eq 1 ]   # and nothing else is wrong
+    note "listen -> connect in lab 01's strace excerpt: $(grep -m1 'not found.* connect(' <<<"$output")"
+}
+
+@test "narration a lesson shows but the programs do not print turns the doc test red" {
+    W=$(mktemp -d /tmp/docneg.XXXXXX)
+    cp -a "$ROOT"/Makefile "$ROOT"/README.md "$ROOT"/labs "$ROOT"/notes "$ROOT"/solutions "$ROOT"/tests "$W"/
+    sed -i 's/^\[server\] listen(backlog=16) = 0$/[server] listen(backlog=5) = 0/' "$W/labs/01-unix-stream/README.md"
+    not cmp -s "$ROOT/labs/01-unix-stream/README.md" "$W/labs/01-unix-stream/README.md"
+    run "$W/tests/docs.sh" labs/01-unix-stream/README.md
+    rm -rf "$W"
+    [ "$status" -ne 3 ] || skip "${lines[-1]}"
+    [ "$status" -eq 1 ]
+    [[ $output == *"not found"*": [server] listen(backlog=5) = 0"* ]]
+    [ "$(grep -c 'not found' <<<"$output")" -eq 1 ]   # and nothing else is wrong
+    note "backlog=16 -> 5 in lab 01's narration: $(grep -m1 'not found' <<<"$output")"
+}
