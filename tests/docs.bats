@@ -34,6 +34,7 @@ lesson() {
     [ "${BASH_REMATCH[3]}" -gt 0 ] || { echo "no strace excerpt is shown" >&2; return 1; }
 }
 
+@test "README.md works as written" { doc README.md; }
 @test "lab 01's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 01-unix-stream; }
 
 @test "a false call in a strace excerpt turns the doc test red" {

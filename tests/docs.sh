@@ -32,10 +32,11 @@ if [ "${1:-}" != --inside ]; then
     # W is under /tmp; inside the sandbox $W/tmp is mounted on /tmp, so the
     # copy made at $W/tmp/${W#/tmp/} is found there at $W.
     W=$(mktemp -d /tmp/doc.XXXXXX)
-    trap 'rm -rf "$W"' EXIT
+    # DOCS_KEEP=1 keeps the session's files (state/tN.out...) to look at.
+    [ -n "${DOCS_KEEP:-}" ] && echo "docs.sh: keeping $W" >&2 || trap 'rm -rf "$W"' EXIT
     C=$W/tmp${W#/tmp}
     mkdir -p "$C/course" "$C/state"
-    (cd "$root" && cp -a Makefile README.md labs notes solutions tests "$C/course/")
+    (cd "$root" && cp -a Makefile README.md .ci labs notes solutions tests "$C/course/")
     for lab in "$root"/solutions/[0-9][0-9]-*/; do
         lab=${lab%/}
         cp -p "$lab"/*.c "$lab"/*.h "$lab"/server "$lab"/client "$C/course/labs/${lab##*/}/" ||

@@ -60,6 +60,11 @@ solve() {
     [ "$status" -eq 2 ]
 }
 
+# The commands the documents send here (tests/docs.sh checks each appears
+# in this file): README.md's make check LAB=01; each lesson's make check LAB=01,
+# make check LAB=02, make check LAB=03, make check LAB=04, make check LAB=05,
+# make check LAB=06, make check LAB=07: one target, LAB given as 1, 01 or
+# 01-unix-stream, run on a skeleton above and on a solved lab here.
 @test "make check passes once the solution's source is copied over the skeleton" {
     solve 02-socketpair
     run mk "$W" check LAB=2
@@ -68,6 +73,7 @@ solve() {
     [ "${lines[-1]}" = "check: labs/02-socketpair passes all its tests." ]
 }
 
+# README.md's make hint LAB=01 STEP=2: every step of every lab, below.
 @test "make hint prints one step's hint; every step of every lab has one" {
     run mk "$W" hint LAB=03 STEP=2
     [ "$status" -eq 0 ]
@@ -87,6 +93,8 @@ solve() {
     [[ $output == *"labs/01-unix-stream has no step 99"* ]]
 }
 
+# README.md's make grade and make grade FORMAT=junit (with JUNIT=, where the
+# report goes; the skeletons' plain table is graded in the handout test).
 @test "make grade: a score table; full marks and exit 0 when every lab is filled in; JUnit XML on request" {
     # (The untouched skeletons' table, and its exit status, are checked in
     # the handout below: one run of the suite the less.)
