@@ -37,6 +37,12 @@ lesson() {
 @test "README.md works as written" { doc README.md; }
 @test "lab 01's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 01-unix-stream; }
 
+@test "notes/sockets-are-files.md works as written" { doc notes/sockets-are-files.md; }
+@test "notes/domains-and-types.md works as written" { doc notes/domains-and-types.md; }
+@test "notes/unix-vs-tcp.md works as written" { doc notes/unix-vs-tcp.md; }
+@test "notes/tcp-states.md works as written" { doc notes/tcp-states.md; }
+@test "notes/watching.md works as written" { doc notes/watching.md; }
+
 @test "a false call in a strace excerpt turns the doc test red" {
     # The issue's acceptance check, done on a copy: listen() becomes
     # connect() in lab 01's strace excerpt.
