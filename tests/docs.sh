@@ -180,12 +180,14 @@ ctrl_c() {
 # check_lines KIND PATTERNS OUTPUT: each line of PATTERNS matches a line of
 # OUTPUT, in order (KIND=strace), or in order among the lines of the same
 # role, "[server]", "[client]"... (KIND=narration). In a pattern, a run of 5
-# or more digits stands for any digits, and 0x and hex digits for any hex;
+# or more digits stands for any digits, 0x and hex digits for any hex, @ and
+# 5 hex digits for any autobound name (unix(7): Linux, abstract);
 # a run of blanks for any run of blanks (strace pads its pid column).
 check_lines() {
     awk -v kind="$1" '
         function mark(s) {
             gsub(/[ \t]+/, " ", s)
+            gsub(/@[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]/, "@\002", s)
             gsub(/0x[0-9a-f]+/, "0x\002", s)
             gsub(/[0-9][0-9][0-9][0-9][0-9]+/, "\001", s)
             return s
