@@ -24,25 +24,29 @@ open_session() {
     spawn client "$LAB/client" "$SOCK"
     CLIENT_PID=$PID
     wait_until has_line "$T/server.err" 'accept\(\) = fd [0-9]+'
-    SERVER_FD=$(sed -nE 's/.*accept\(\) = fd ([0-9]+).*/\1/p' "$T/server.err" | tail -n 1)
+    last_match "$T/server.err" 'accept\(\) = fd ([0-9]+)'
+    SERVER_FD=$MATCH
 }
 
 @test "[step 2] bind() creates a socket file (type s, mode srwx------); it is removed on exit" {
     [ ! -e "$SOCK" ]
     start_server "$SOCK"
     [ "$READY" = "listening on $SOCK" ]              # the readiness line ends with the path
-    [ "$(grep -c '' "$T/server.out")" -eq 1 ]         # and is the only line on stdout
+    mapfile -t out <"$T/server.out"
+    [ "${#out[@]}" -eq 1 ]                            # and is the only line on stdout
     [ -S "$SOCK" ]
     listing=$(ls -l "$SOCK")
     note "while the server runs:  $listing"
     [[ $listing == srwx------* ]]
-    [ "$(stat -c %s "$SOCK")" -eq 0 ]   # an inode with no data: the name only finds the socket
-    grep -q "bind(\"$SOCK\") = 0" "$T/server.err"
+    [ ! -s "$SOCK" ]   # size 0, an inode with no data: the name only finds the socket
+    has_line "$T/server.err" "bind\(\"$SOCK\"\) = 0"
     kill -TERM "$SERVER_PID"
     wait_exit "$SERVER_PID"
     [ "$STATUS" -eq 0 ]
     [ ! -e "$SOCK" ]
-    note "after SIGTERM: exit status $STATUS, $(tail -n 1 "$T/server.err"); ls: $(ls -A "$T" | tr '\n' ' ')"
+    mapfile -t err <"$T/server.err"
+    files=("$T"/*)
+    note "after SIGTERM: exit status $STATUS, ${err[-1]}; ls: ${files[*]##*/}"
     rm "$T/server.out"
     start_server "$SOCK"
     kill -INT "$SERVER_PID"          # Ctrl-C does the same
@@ -58,35 +62,40 @@ open_session() {
     note "ss -xl src $SOCK:"
     note "  $row"
     [[ $row == u_str*LISTEN* ]]
-    grep -q 'listen(backlog=16) = 0' "$T/server.err"
+    has_line "$T/server.err" 'listen\(backlog=16\) = 0'
 }
 
 @test "[step 4] during a session ss -x shows the ESTAB pair, each end naming the other as peer" {
     start_server "$SOCK"
     open_session
-    server_ino=$(readlink "/proc/$SERVER_PID/fd/$SERVER_FD" | tr -dc 0-9)
+    link=$(readlink "/proc/$SERVER_PID/fd/$SERVER_FD")   # socket:[INODE]
+    server_ino=${link//[!0-9]/}
     server_row=$(unix_row "$server_ino")
-    peer_ino=$(awk '{print $8}' <<<"$server_row")
+    read -ra field <<<"$server_row"
+    peer_ino=${field[7]}                                  # ss's 8th column: the peer's inode
     client_row=$(unix_row "$peer_ino")
     note "ss -xp, the two ends of one connection:"
     note "  $server_row"
     note "  $client_row"
     [[ $server_row == u_str*ESTAB*"$SOCK"* ]]
     [[ $client_row == u_str*ESTAB* ]]
-    [ "$(awk '{print $8}' <<<"$client_row")" = "$server_ino" ]
+    read -ra field <<<"$client_row"
+    [ "${field[7]}" = "$server_ino" ]
     [[ $client_row == *"\"client\",pid=$CLIENT_PID,"* ]]
 }
 
 @test "[step 1] a socket is a file descriptor: /proc/PID/fd/N is socket:[inode], the inode ss -xp shows" {
     start_server "$SOCK"
-    lfd=$(sed -nE 's/.*socket\(AF_UNIX, SOCK_STREAM\) = fd ([0-9]+)/\1/p' "$T/server.err")
+    last_match "$T/server.err" 'socket\(AF_UNIX, SOCK_STREAM\) = fd ([0-9]+)'
+    lfd=$MATCH
     link=$(readlink "/proc/$SERVER_PID/fd/$lfd")
     note "/proc/$SERVER_PID/fd/$lfd -> $link"
     [[ $link =~ ^socket:\[([0-9]+)\]$ ]]
     ino=${BASH_REMATCH[1]}
     row=$(ss -xlpH src "$SOCK")
     note "ss -xlp: $row"
-    [ "$(awk '{print $6}' <<<"$row")" = "$ino" ]
+    read -ra field <<<"$row"
+    [ "${field[5]}" = "$ino" ]                           # ss's 6th column: the local inode
     [[ $row == *"pid=$SERVER_PID,fd=$lfd)"* ]]
 }
 
@@ -95,14 +104,14 @@ open_session() {
     head -c 1048576 /dev/zero | tr '\0' 'x' >"$T/in"
     "$LAB/client" "$SOCK" <"$T/in" >"$T/out" 2>"$T/client.err"
     [ "$(wc -c <"$T/out")" -eq 1048576 ]
-    writes=$(sed -nE 's/^\[client\] write\(\) = ([0-9]+) bytes.*/\1/p' "$T/client.err" | tr '\n' ' ')
-    reads=$(sed -nE 's/^\[server\] read\(\) = ([0-9]+) bytes/\1/p' "$T/server.err" | tr '\n' ' ')
-    note "client write() sizes: $writes"
-    note "server read() sizes:  $reads"
-    [ "$(wc -w <<<"$reads")" -gt 1 ]
-    [ "$writes" != "$reads" ]
+    mapfile -t writes < <(sed -nE 's/^\[client\] write\(\) = ([0-9]+) bytes.*/\1/p' "$T/client.err")
+    mapfile -t reads < <(sed -nE 's/^\[server\] read\(\) = ([0-9]+) bytes/\1/p' "$T/server.err")
+    note "client write() sizes: ${writes[*]}"
+    note "server read() sizes:  ${reads[*]}"
+    [ "${#reads[@]}" -gt 1 ]
+    [ "${writes[*]}" != "${reads[*]}" ]
     total=0
-    for n in $reads; do total=$((total + n)); done
+    for n in "${reads[@]}"; do total=$((total + n)); done
     [ "$total" -eq 1048576 ]
 }
 
@@ -117,10 +126,10 @@ open_session() {
 @test "[step 6] shutdown(SHUT_WR): the server reads EOF, still replies, and the client reads to the end" {
     start_server "$SOCK"
     printf 'half-close\n' | "$LAB/client" "$SOCK" >"$T/out" 2>"$T/client.err"
-    [ "$(cat "$T/out")" = "HALF-CLOSE" ]
-    grep -q '^\[client\] shutdown(SHUT_WR) = 0' "$T/client.err"
-    grep -q '^\[server\] read() = 0: peer closed' "$T/server.err"
-    grep -q '^\[client\] read() = 0: server closed' "$T/client.err"
+    [ "$(<"$T/out")" = "HALF-CLOSE" ]
+    has_line "$T/client.err" '^\[client\] shutdown\(SHUT_WR\) = 0'
+    has_line "$T/server.err" '^\[server\] read\(\) = 0: peer closed'
+    has_line "$T/client.err" '^\[client\] read\(\) = 0: server closed'
     note_lines "  " < <(grep -hE 'shutdown|read\(\) = 0|close' "$T/client.err" "$T/server.err")
 }
 
@@ -129,6 +138,8 @@ open_session() {
     command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
     as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
     as_nobody test -x "$LAB/client" || skip "user nobody cannot run $LAB/client (a private parent directory)"
+    own_tmp_dir      # under /tmp: bats' own directories are private
+    SOCK=$T/s
     chmod 755 "$T"   # nobody may reach the socket file; its own mode decides
     start_server "$SOCK"
     run as_nobody "$LAB/client" "$SOCK" </dev/null
@@ -153,7 +164,7 @@ open_session() {
     rm "$T/server.out"
     start_server "$SOCK"
     note_lines "  " < <(grep -E 'bind|connect|unlink' "$T/server.err")
-    grep -q 'Connection refused: stale socket file' "$T/server.err"
+    has_line "$T/server.err" 'Connection refused: stale socket file'
     run --separate-stderr "$LAB/client" "$SOCK" <<<"fresh"
     [ "$output" = "FRESH" ]
 }
@@ -176,7 +187,7 @@ open_session() {
     note "exit $status: ${lines[-1]}"
     [ "$status" -eq 1 ]
     [[ ${lines[-1]} == *"not a socket"* ]]
-    [ "$(cat "$SOCK")" = "precious data" ]
+    [ "$(<"$SOCK")" = "precious data" ]
 }
 
 @test "a path longer than sun_path holds is a usage error, refused before any socket call" {
@@ -185,13 +196,14 @@ open_session() {
     ASAN_OPTIONS=detect_leaks=0 run strace -f -e trace=socket -o "$T/trace" "$LAB/server" "$long"
     [ "$status" -eq 2 ]
     [[ $output == *"sun_path holds at most 107"* ]]
-    ! grep -q 'socket(' "$T/trace" || false   # (a bare `! cmd` never fails a bats test)
+    not has_line "$T/trace" 'socket\('
     note "server <${#long}-byte path>: exit 2: ${lines[0]}"
     ASAN_OPTIONS=detect_leaks=0 run strace -f -e trace=socket -o "$T/trace" "$LAB/client" "$long"
     [ "$status" -eq 2 ]
-    ! grep -q 'socket(' "$T/trace" || false
+    not has_line "$T/trace" 'socket\('
     # The edge: sun_path is 108 bytes with the final NUL, so 107 is the most.
-    p107=$T/$(printf 'y%.0s' $(seq $((107 - ${#T} - 1))))
+    printf -v p107 '%*s' $((107 - ${#T} - 1)) ''
+    p107=$T/${p107// /y}
     p108=${p107}y
     run "$LAB/server" "$p108"
     [ "$status" -eq 2 ]
@@ -246,11 +258,10 @@ open_session() {
 
 @test "[step 4] a client killed mid-transfer costs that client only" {
     start_server "$SOCK"
-    head -c 16777216 /dev/zero >"$T/big"
+    head -c 16777216 /dev/zero >"$T/client.in"
     # The client's stdout is a FIFO nobody reads: the transfer stalls.
     mkfifo "$T/client.out"
     exec 6<>"$T/client.out"
-    cp "$T/big" "$T/client.in"
     spawn client "$LAB/client" "$SOCK"
     wait_until has_line "$T/server.err" '\[server\] write\(\) = [0-9]+ bytes'
     kill -KILL "$PID"
@@ -274,8 +285,9 @@ open_session() {
     wait_gone "$PID"
     kill -CONT "$SERVER_PID"          # it reads the line, then writes to nobody
     wait_until has_line "$T/server.err" 'close\(fd [0-9]+\)'
-    note "the server, resumed after the client died: $(grep -E 'read\(\) = [0-9]+ bytes|write\(\)' "$T/server.err" | tr '\n' ' ')"
-    grep -q 'write() = -1: Broken pipe' "$T/server.err"
+    mapfile -t seen < <(grep -E 'read\(\) = [0-9]+ bytes|write\(\)' "$T/server.err")
+    note "the server, resumed after the client died: ${seen[*]}"
+    has_line "$T/server.err" 'write\(\) = -1: Broken pipe'
     alive "$SERVER_PID"
     run --separate-stderr "$LAB/client" "$SOCK" <<<"next"
     [ "$status" -eq 0 ]
@@ -316,15 +328,17 @@ open_session() {
     exec 5>&-                          # the first client's input ends; the server moves on
     wait_exit "$SECOND_PID"
     [ "$STATUS" -eq 0 ]
-    [ "$(cat "$T/second.out")" = SECOND ]
-    note "the first client done, the server accepts the second: it prints $(cat "$T/second.out")"
+    [ "$(<"$T/second.out")" = SECOND ]
+    note "the first client done, the server accepts the second: it prints $(<"$T/second.out")"
 }
 
 # queued_on PATH N: the listener at PATH has N connections waiting for
 # accept() (its Recv-Q in ss -xl). LISTENER is its row.
 queued_on() {
+    local field
     LISTENER=$(ss -xlH src "$1")
-    [ "$(awk '{ print $3 }' <<<"$LISTENER")" = "$2" ]
+    read -ra field <<<"$LISTENER"
+    [ "${field[2]}" = "$2" ]
 }
 
 @test "[step 4] SIGSTOP and SIGCONT, again and again during a 16 MiB transfer, break nothing" {
@@ -356,7 +370,7 @@ queued_on() {
     start_server "$SOCK"
     before=$(fd_count "$SERVER_PID")
     clients_in_a_row 200 "$T/out" "$LAB/client" "$SOCK"
-    [ "$(cat "$T/out")" = "CLIENT 200" ]
+    [ "$(<"$T/out")" = "CLIENT 200" ]
     after=$(fd_count "$SERVER_PID")
     note "server descriptors: $before before, $after after 200 clients"
     [ "$before" -eq "$after" ]

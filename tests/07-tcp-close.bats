@@ -231,7 +231,7 @@ seen() {
 netns_setup() {
     local err
     [ "$(id -u)" -eq 0 ] || skip "needs root: it makes a network namespace and changes its nft rules and tc queue"
-    NS=sk${T##*.}
+    NS=sk$$-$RANDOM   # this test's own: its shell's pid, and a random number
     if ! err=$(ip netns add "$NS" 2>&1); then
         NS=
         skip "ip netns add does not work here: $err"

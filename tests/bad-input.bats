@@ -93,12 +93,15 @@ fingerprint() {
 }
 
 @test "a path longer than sun_path holds is a usage error, and nothing is created" {
-    local lab long=$T/$(printf 'x%.0s' {1..110})
+    local lab long
+    mkdir "$T/d"
+    printf -v long '%110s' ''
+    long=$T/d/${long// /x}
     for lab in "${UNIX_LABS[@]}"; do
         expect 2 "socket path is [0-9]+ bytes; sun_path holds at most 107" "$lab" server "$long"
         expect 2 "socket path is [0-9]+ bytes; sun_path holds at most 107" "$lab" client "$long"
     done
-    [ "$(ls -A "$T")" = pids ]
+    [ -z "$(ls -A "$T/d")" ]
 }
 
 @test "a path in a missing directory: bind() and connect() fail with ENOENT, exit 1" {

@@ -3,8 +3,9 @@
 #
 # Conventions (see README.md, "Conventions"):
 #   TREE=solutions (default) or TREE=labs picks which copy of a lab runs.
-#   Every test gets a short private directory $T under /tmp (sun_path holds
-#   108 bytes; bats' own temporary paths can be longer than that).
+#   Every test gets a short private directory $T (sun_path holds 108
+#   bytes): bats' own $BATS_TEST_TMPDIR when its path is short, which bats
+#   removes itself; else a new directory under /tmp.
 #   Background programs start through `spawn`: fds 3-9 closed (bats waits
 #   for a child that holds fd 3), output in $T/NAME.out and $T/NAME.err, stopped in teardown even
 #   when the test failed.
@@ -46,6 +47,23 @@ lab_setup() {
         echo "$LAB is not built: run 'make -C $LAB'" >&2
         return 1
     fi
+    # bats' own directory for the test costs no mktemp and no rm -rf (each
+    # fork of the test's shell costs more than most of what a test does).
+    # Not when its path is long (TMPDIR), outside bats (tests/tour.sh), or
+    # for a second lab_setup in one test.
+    if [ -n "${BATS_TEST_TMPDIR:-}" ] && [ "${#BATS_TEST_TMPDIR}" -le 40 ] &&
+        [ ! -e "$BATS_TEST_TMPDIR/pids" ]; then
+        T=$BATS_TEST_TMPDIR
+    else
+        T=$(mktemp -d /tmp/sk.XXXXXX)
+    fi
+    : >"$T/pids"
+}
+
+# own_tmp_dir: move the test to a new directory of its own under /tmp, as
+# T, for a test that lets another user into it: bats' directories are
+# private to their owner. Call it before anything runs in $T.
+own_tmp_dir() {
     T=$(mktemp -d /tmp/sk.XXXXXX)
     : >"$T/pids"
 }
@@ -54,13 +72,12 @@ lab_teardown() {
     [ -n "${T:-}" ] && [ -d "$T" ] || return 0
     local pid pids
     mapfile -t pids <"$T/pids"
-    for pid in "${pids[@]}"; do
-        kill -CONT "$pid" 2>/dev/null
-        kill -TERM "$pid" 2>/dev/null
-    done
-    for pid in "${pids[@]}"; do
-        wait_gone "$pid" 2 || kill -KILL "$pid" 2>/dev/null
-    done
+    if [ "${#pids[@]}" -gt 0 ]; then
+        kill -CONT "${pids[@]}" 2>/dev/null
+        kill -TERM "${pids[@]}" 2>/dev/null
+        WAIT_LIMIT=2 wait_until all_gone "${pids[@]}" 2>/dev/null ||
+            kill -KILL "${pids[@]}" 2>/dev/null
+    fi
     # A failed test shows what the programs said.
     if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
         local f
@@ -70,7 +87,15 @@ lab_teardown() {
             tail -n 20 "$f"
         done >&2
     fi
-    rm -rf "$T"
+    [ "$T" = "${BATS_TEST_TMPDIR:-}" ] || rm -rf "$T"
+}
+
+# all_gone PID...: none of them is alive.
+all_gone() {
+    local pid
+    for pid; do
+        gone "$pid" || return 1
+    done
 }
 
 # note TEXT...: one observation, printed with the test's output.
@@ -87,10 +112,19 @@ note_lines() {
 }
 
 # pause SECONDS: a short pause between two looks at a condition, without
-# forking sleep(1): read times out on a pipe that never gets data. The
+# forking sleep(1): read times out on a FIFO that never gets data. The
 # suite polls thousands of times, and each fork costs more than the look.
+# Under bats one FIFO serves every test of the run (opened read-write, it
+# never blocks the open and never reads EOF); elsewhere a pipe does.
 pause() {
-    [ -n "${PAUSE_FD:-}" ] || exec {PAUSE_FD}<> <(:)
+    if [ -z "${PAUSE_FD:-}" ]; then
+        if [ -n "${BATS_SUITE_TMPDIR:-}" ]; then
+            [ -p "$BATS_SUITE_TMPDIR/pause" ] || mkfifo "$BATS_SUITE_TMPDIR/pause" 2>/dev/null
+            exec {PAUSE_FD}<>"$BATS_SUITE_TMPDIR/pause"
+        else
+            exec {PAUSE_FD}<> <(:)
+        fi
+    fi
     read -r -t "$1" -u "$PAUSE_FD" || true
 }
 
@@ -107,29 +141,62 @@ wait_until() {
 }
 
 # has_line FILE REGEX: FILE exists and a line matches the extended REGEX.
+# Where REGEX cannot match across a newline, bash matches it against the
+# whole file at once, with no fork (the polls look again and again, and a
+# grep costs more than the look): when it has no ., no [^...], no
+# [[:class:]], no \letter (\s, \w...), and ^ and $ only at its ends, where
+# they become newlines (the file's text is framed by newlines). Any other
+# REGEX goes to grep.
 has_line() {
-    [ -f "$1" ] && grep -qE -- "$2" "$1"
+    local re=$2 nl=$'\n' bare text
+    [ -f "$1" ] || return 1
+    bare=${re#^}
+    bare=${bare%\$}
+    bare=${bare//\\[!A-Za-z]/}   # \( \. \\ ...: literal characters
+    if [[ $bare == *[.^\$\\]* || $bare == *'[^'* || $bare == *'[[:'* ]]; then
+        grep -qE -- "$re" "$1"
+        return
+    fi
+    [[ $re == ^* ]] && re=$nl${re#^}
+    [[ $re == *\$ ]] && re=${re%\$}$nl
+    text=$(<"$1")
+    [[ $nl$text$nl =~ $re ]]
+}
+
+# last_match FILE REGEX: MATCH is the first group of REGEX (bash's =~,
+# extended) in its last match in FILE, taken as one text: a REGEX with .
+# or [^...] can match across lines. Fails when nothing matches. No fork.
+last_match() {
+    local text re="(.*)($2)"
+    text=$(<"$1") && [[ $text =~ $re ]] || return 1
+    MATCH=${BASH_REMATCH[3]}
 }
 
 # proc_state PID: the process's state letter from /proc/PID/stat (R, S,
 # T when stopped, Z when a zombie); fails when there is no such process.
 proc_state() {
+    read_state "$1" && echo "$STATE"
+}
+
+# read_state PID: proc_state's letter into STATE, with no subshell (the
+# polls below run it again and again).
+read_state() {
     local stat
+    STATE=
     read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
     stat=${stat##*) }
-    echo "${stat%% *}"
+    STATE=${stat%% *}
 }
 
 # alive PID: the process exists and is not a zombie.
 alive() {
-    local state
-    state=$(proc_state "$1") && [ "$state" != Z ]
+    read_state "$1" && [ "$STATE" != Z ]
 }
 
 # stopped PID: the process is stopped (SIGSTOP took effect): T, or t when
 # it runs under strace (make trace), whose ptrace stop it then is.
 stopped() {
-    case $(proc_state "$1") in T | t) ;; *) return 1 ;; esac
+    read_state "$1" && case $STATE in T | t) ;; *) return 1 ;; esac
 }
 
 gone() { ! alive "$1"; }
@@ -243,7 +310,10 @@ clients_in_a_row() {
 # unix_row INODE: the `ss -xap` row (no header) of the unix socket with
 # that inode number.
 unix_row() {
-    ss -xapH | awk -v ino="$1" '$6 == ino'
+    local rows nl=$'\n' re
+    rows=$(ss -xapH)
+    re="$nl(([^ $nl]+ +){5}$1 [^$nl]*)"   # field 6, the local inode, is INODE
+    if [[ $nl$rows =~ $re ]]; then echo "${BASH_REMATCH[1]}"; fi
 }
 
 # one_error: after `run --separate-stderr`, true when standard error holds
