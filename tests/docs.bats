@@ -36,6 +36,9 @@ lesson() {
 
 @test "README.md works as written" { doc README.md; }
 @test "lab 01's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 01-unix-stream; }
+@test "lab 02's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 02-socketpair; }
+@test "lab 03's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 03-unix-dgram; }
+@test "lab 04's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 04-seqpacket; }
 
 @test "notes/sockets-are-files.md works as written" { doc notes/sockets-are-files.md; }
 @test "notes/domains-and-types.md works as written" { doc notes/domains-and-types.md; }

@@ -177,6 +177,20 @@ ctrl_c() {
     wait_for "$n" "$((done_before + 1))" || fail "ctrl-c $n: still running after ${WAIT_LIMIT}s"
 }
 
+# wait_text N TEXT: wait until terminal N has printed TEXT (what a reader
+# does by looking at that terminal before typing on).
+wait_text() {
+    local n=$1 text=$2 deadline=$((SECONDS + WAIT_LIMIT))
+    echo "  [terminal $n] (wait for \"$text\")"
+    until grep -qF -- "$text" "$state/t$n.out" 2>/dev/null; do
+        if [ "$SECONDS" -gt "$deadline" ]; then
+            fail "terminal $n did not print '$text' within ${WAIT_LIMIT}s"
+            return
+        fi
+        pause 0.01
+    done
+}
+
 # check_lines KIND PATTERNS OUTPUT: each line of PATTERNS matches a line of
 # OUTPUT, in order (KIND=strace), or in order among the lines of the same
 # role, "[server]", "[client]"... (KIND=narration). In a pattern, a run of 5
@@ -187,6 +201,7 @@ check_lines() {
     awk -v kind="$1" '
         function mark(s) {
             gsub(/[ \t]+/, " ", s)
+            gsub(/@"[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]"/, "@\"\002\"", s)   # as strace shows it
             gsub(/@[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]/, "@\002", s)
             gsub(/0x[0-9a-f]+/, "0x\002", s)
             gsub(/[0-9][0-9][0-9][0-9][0-9]+/, "\001", s)
@@ -239,6 +254,9 @@ while IFS= read -r line || [ -n "$line" ]; do
             directive=${BASH_REMATCH[1]}
             if [[ $directive =~ ^ctrl-c\ ([0-9]+)$ ]]; then
                 ctrl_c "${BASH_REMATCH[1]}"
+                directive=
+            elif [[ $directive =~ ^wait\ ([0-9]+)\ \"(.*)\"$ ]]; then
+                wait_text "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
                 directive=
             fi
             continue
@@ -314,11 +332,14 @@ while IFS= read -r line || [ -n "$line" ]; do
         fi
         nstrace=$((nstrace + ${#body[@]}))
         ;;
-    *)
+    text | plain)
         [ -n "$directive" ] && fail "line $((block_line - 1)): a doc directive before a $info block"
         for l in "${body[@]}"; do
             [[ $l =~ ^[[:space:]]*\[[a-z]+\]\  ]] && printf '%s\n' "${l#"${l%%[![:space:]]*}"}" >>"$narr"
         done
+        ;;
+    *)   # mermaid, c...: neither run nor checked
+        [ -n "$directive" ] && fail "line $((block_line - 1)): a doc directive before a $info block"
         ;;
     esac
     info= directive= prev=x
