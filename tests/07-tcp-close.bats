@@ -56,33 +56,35 @@ stepped_client() {
     exec 5<>"$T/client.ctl"
     spawn client "${NSX[@]}" "$LAB/client" -s "$T/client.ctl" "$@" 127.0.0.1 "$P"
     wait_until has_line "$T/server.err" 'accept\(\) = fd' || return 1
-    C=$(sed -nE 's/.*accept\(\) = fd [0-9]+ from .*:([0-9]+) .*/\1/p' "$T/server.err" | tail -n 1)
-    LINE=$(grep -E 'connect\(.*\) = 0' "$T/client.err")
+    last_match "$T/server.err" 'accept\(\) = fd [0-9]+ from .*:([0-9]+) '
+    C=$MATCH
+    last_match "$T/client.err" 'connect\(.*\) = 0'   # sets LINE
 }
-
-more_lines() { [ "$(grep -cE -- "$2" "$1" || true)" -gt "$3" ]; }
 
 # press WHO REGEX: Enter for WHO (client or server), then wait for its next
 # narration line matching REGEX: the result of the call it was held before.
 # LINE is that line.
 press() {
-    local before
-    before=$(grep -cE -- "$2" "$T/$1.err" || true)
+    local said
+    mapfile -t said <"$T/$1.err"
     if [ "$1" = client ]; then echo >&5; else echo >&6; fi
-    wait_until more_lines "$T/$1.err" "$2" "$before" || return 1
-    LINE=$(grep -E -- "$2" "$T/$1.err" | tail -n 1)
+    wait_until last_match "$T/$1.err" "$2" "${#said[@]}"   # a line after those
 }
 
 # states: CS and SS, the states ss shows for the client's end (local port
 # C) and the server's end (local port P) of this one connection; "-" when
 # that end has no socket left (gone, or closed by a reset).
 states() {
-    local rows
+    local rows state _ local_address
     rows=$("${NSX[@]}" ss -tanH "( sport = :$P and dport = :$C ) or ( sport = :$C and dport = :$P )")
-    CS=$(awk -v a=":$C" '{ if (substr($4, length($4) - length(a) + 1) == a) print $1 }' <<<"$rows")
-    SS=$(awk -v a=":$P" '{ if (substr($4, length($4) - length(a) + 1) == a) print $1 }' <<<"$rows")
-    CS=${CS:--}
-    SS=${SS:--}
+    CS=-
+    SS=-
+    while read -r state _ _ local_address _; do
+        case $local_address in
+        *:"$C") CS=$state ;;
+        *:"$P") SS=$state ;;
+        esac
+    done <<<"$rows"
 }
 is_states() { states; [ "$CS" = "$1" ] && [ "$SS" = "$2" ]; }
 
@@ -94,12 +96,16 @@ row() {
         echo "expected client $1, server $2; ss shows client $CS, server $SS after: $LINE" >&2
         return 1
     fi
+    local text
     ROWS=$((ROWS + 1))
-    note "$(printf '%2d  %-11s %-11s %s' "$ROWS" "$CS" "$SS" "$LINE")"
+    printf -v text '%2d  %-11s %-11s %s' "$ROWS" "$CS" "$SS" "$LINE"
+    note "$text"
     SEEN="$SEEN $CS $SS"
 }
 header() {
-    note "$(printf '%2s  %-11s %-11s %s' '' client server 'the call, as narrated (state=: its TCP_INFO right after)')"
+    local text
+    printf -v text '%2s  %-11s %-11s %s' '' client server 'the call, as narrated (state=: its TCP_INFO right after)'
+    note "$text"
 }
 
 # no_time_wait: ss shows no TIME-WAIT socket for this connection (ports P
@@ -115,10 +121,15 @@ no_time_wait() {
 # listen_row: the first row of a timeline, the server's listener as ss
 # shows it (there is no client yet).
 listen_row() {
+    local rows text nl=$'\n'
     CS=-
-    SS=$("${NSX[@]}" ss -tanH "( sport = :$P )" | awk '$1 == "LISTEN" { print $1 }')
+    SS=
+    rows=$("${NSX[@]}" ss -tanH "( sport = :$P )")
+    [[ $nl$rows == *"${nl}LISTEN "* ]] && SS=LISTEN   # a row whose state is LISTEN
+    last_match "$T/server.err" 'listen\('             # sets LINE
     ROWS=$((ROWS + 1))
-    note "$(printf '%2d  %-11s %-11s %s' "$ROWS" - "$SS" "$(grep 'listen(' "$T/server.err")")"
+    printf -v text '%2d  %-11s %-11s %s' "$ROWS" - "$SS" "$LINE"
+    note "$text"
     SEEN="$SEEN $SS"
 }
 
@@ -154,8 +165,11 @@ orderly_close() {
 # seen STATE...: each STATE is among those the timeline printed (SEEN);
 # then prints them, in the order first seen.
 seen() {
-    local s
-    note "states observed:$(tr ' ' '\n' <<<"$SEEN" | grep -v '^-*$' | awk '!seen[$0]++' | tr '\n' ' ')"
+    local s order=
+    for s in $SEEN; do                     # each state once, "-" (no socket) aside
+        [[ $s == - || " $order " == *" $s "* ]] || order+="$s "
+    done
+    note "states observed:$order"
     for s in "$@"; do
         [[ " $SEEN " == *" $s "* ]] || { echo "never observed: $s" >&2; return 1; }
     done
@@ -179,20 +193,21 @@ seen() {
     row FIN-WAIT-2 CLOSE-WAIT
     press server 'read\(\) = 0'
     row FIN-WAIT-2 CLOSE-WAIT
-    grep -q "read() = $(wc -c <"$T/client.in") bytes" "$T/server.err"
+    has_line "$T/server.err" "read\(\) = $(wc -c <"$T/client.in") bytes"
     press server 'write\(\) ='                 # the half-closed connection still carries the reply
     row FIN-WAIT-2 CLOSE-WAIT
     press server 'shutdown\(SHUT_WR\) ='
     row TIME-WAIT -
     press client 'read\(\) = 0'
     row TIME-WAIT -
-    [ "$(cat "$T/client.out")" = "$(upcase <"$T/client.in")" ]
+    [ "$(<"$T/client.out")" = "$(upcase <"$T/client.in")" ]
     note "the client printed: $(tr '\n' '|' <"$T/client.out")"
     # And for a large request, without steps: all of the reply arrives.
     head -c 1048576 /dev/urandom >"$T/big"
     spawn plain "$LAB/server" 0
     wait_until has_line "$T/plain.out" 'listening on'
-    "$LAB/client" 127.0.0.1 "$(sed 's/.*://' "$T/plain.out")" <"$T/big" >"$T/big.out" 2>"$T/big.err"
+    read -r ready <"$T/plain.out"
+    "$LAB/client" 127.0.0.1 "${ready##*:}" <"$T/big" >"$T/big.out" 2>"$T/big.err"
     upcase <"$T/big" | cmp - "$T/big.out"
     note "1 MiB request, no steps: reply identical to tr a-z A-Z; $(grep -c 'read() = [0-9]* bytes' "$T/big.err") client reads after its shutdown()"
 }
@@ -271,11 +286,11 @@ gate_open() {
 # queued N: QUEUED, the backlog of the namespace's loopback queue as
 # `tc -s qdisc` shows it ("132b 2p"); true when it holds N packets or more.
 queued() {
-    local n
-    QUEUED=$("${NSX[@]}" tc -s qdisc show dev lo | sed -nE 's/.*backlog ([0-9]+b [0-9]+p).*/\1/p')
-    n=${QUEUED##* }
-    n=${n%p}
-    [ -n "$n" ] && [ "$n" -ge "$1" ]
+    local qdisc
+    qdisc=$("${NSX[@]}" tc -s qdisc show dev lo)
+    [[ $qdisc =~ backlog\ ([0-9]+b\ ([0-9]+)p) ]] || return 1
+    QUEUED=${BASH_REMATCH[1]}
+    [ "${BASH_REMATCH[2]}" -ge "$1" ]
 }
 
 # on_the_way: true once ss shows both ends in TIME-WAIT. WAY collects each
@@ -293,11 +308,11 @@ on_the_way() {
 # syn_sent: ss (in the namespace) shows a client in SYN-SENT to port P; C
 # is its port.
 syn_sent() {
-    local row
+    local row local_address
     row=$("${NSX[@]}" ss -tanH state syn-sent "( dport = :$P )")
     [ -n "$row" ] || return 1
-    row=$(awk '{ print $3 }' <<<"$row")
-    C=${row##*:}
+    read -r _ _ local_address _ <<<"$row"   # (one state asked: ss shows no State column)
+    C=${local_address##*:}
 }
 
 # Both ends go through CLOSING only when the FINs cross: each is sent
@@ -328,14 +343,16 @@ syn_sent() {
     exec 5<>"$T/client.ctl"
     spawn client "${NSX[@]}" "$LAB/client" -s "$T/client.ctl" 127.0.0.1 "$P"
     wait_until syn_sent
-    LINE="[nft] drop the server's SYN-ACK; $(tail -n 1 "$T/client.err")   (connect() not back yet)"
+    mapfile -t said <"$T/client.err"
+    LINE="[nft] drop the server's SYN-ACK; ${said[-1]}   (connect() not back yet)"
     row SYN-SENT SYN-RECV
     "${NSX[@]}" nft flush chain inet lab07 out
     wait_until has_line "$T/client.err" 'connect\(.*\) = 0'   # the SYN-ACK is sent again: 1 s, 2 s...
-    LINE="[nft] flushed: $(grep 'connect(' "$T/client.err")"
+    last_match "$T/client.err" 'connect\('
+    LINE="[nft] flushed: $LINE"
     row ESTAB ESTAB
     wait_until has_line "$T/client.err" 'step: about to shutdown'
-    LINE=$(grep -E 'write\(\) =' "$T/client.err")
+    last_match "$T/client.err" 'write\(\) ='   # sets LINE
     row ESTAB ESTAB
     press server 'read\(\) = [0-9]+ bytes'
     row ESTAB ESTAB
@@ -366,7 +383,8 @@ syn_sent() {
     press server 'read\(\) = 0'
     row CLOSING CLOSING
     [[ $LINE == *"state=CLOSING" ]]
-    dropped=$("${NSX[@]}" nft list chain inet lab07 out | sed -nE 's/.*counter packets ([0-9]+) .*/\1/p')
+    chain=$("${NSX[@]}" nft list chain inet lab07 out)
+    [[ $chain =~ counter\ packets\ ([0-9]+)\  ]] && dropped=${BASH_REMATCH[1]}
     # Each end leaves CLOSING when its FIN is acknowledged, after the
     # retransmission timers send the FINs again; not always together.
     "${NSX[@]}" nft delete table inet lab07
@@ -382,7 +400,7 @@ syn_sent() {
     row TIME-WAIT TIME-WAIT
     press server 'close\('
     row TIME-WAIT TIME-WAIT
-    [ "$(cat "$T/client.out")" = HELLO ]
+    [ "$(<"$T/client.out")" = HELLO ]
     # Connection B: a second server, passive this time, and the client
     # closes first. Connection A's programs and files are put aside.
     kill -TERM "$SERVER_PID"
@@ -409,7 +427,7 @@ syn_sent() {
     row - -
     wait_until has_line "$T/server.err" 'read\(\) = -1'
     note_lines "    " < <(grep -E 'read\(\) = -1|close\(' "$T/server.err")
-    grep -q 'read() = -1: Connection reset by peer' "$T/server.err"
+    has_line "$T/server.err" 'read\(\) = -1: Connection reset by peer'
     no_time_wait
 }
 
@@ -419,14 +437,14 @@ syn_sent() {
     header
     stepped_client -c                          # -c: close() with no shutdown(), no read()
     wait_until has_line "$T/client.err" 'step: about to close'
-    LINE=$(grep 'shutdown(' "$T/server.err")
+    last_match "$T/server.err" 'shutdown\('   # sets LINE
     row CLOSE-WAIT FIN-WAIT-2                  # the reply and the FIN wait unread at the client
     press client 'close\('
     row - -
     [[ $LINE == *"with 7 bytes unread"* ]]
     wait_until has_line "$T/server.err" 'read\(\) = -1'
     note_lines "    " < <(grep -E 'read\(\) = -1|close\(' "$T/server.err")
-    grep -q 'read() = -1: Connection reset by peer' "$T/server.err"
+    has_line "$T/server.err" 'read\(\) = -1: Connection reset by peer'
     no_time_wait
 }
 
@@ -436,7 +454,7 @@ syn_sent() {
     header
     stepped_client
     wait_until has_line "$T/client.err" 'step: about to shutdown'
-    LINE=$(grep 'shutdown(' "$T/server.err")
+    last_match "$T/server.err" 'shutdown\('   # sets LINE
     row CLOSE-WAIT FIN-WAIT-2
     press client 'shutdown\(SHUT_WR\) ='
     row - TIME-WAIT
@@ -453,9 +471,9 @@ syn_sent() {
     [ "${lines[-1]}" = "server: bind 127.0.0.1:$P: Address already in use" ]
     spawn again "$LAB/server" "$P"
     wait_until has_line "$T/again.out" "listening on"
-    note "restart with SO_REUSEADDR: $(cat "$T/again.out")"
-    [ "$(cat "$T/again.out")" = "listening on 127.0.0.1:$P" ]
-    grep -q 'setsockopt(SO_REUSEADDR, 1) = 0' "$T/again.err"
+    note "restart with SO_REUSEADDR: $(<"$T/again.out")"
+    [ "$(<"$T/again.out")" = "listening on 127.0.0.1:$P" ]
+    has_line "$T/again.err" 'setsockopt\(SO_REUSEADDR, 1\) = 0'
 }
 
 @test "[step 3] over IPv6 (::1) the teardown is the same: TIME-WAIT at the client, which closed first" {
@@ -467,7 +485,8 @@ syn_sent() {
     [ "$status" -eq 0 ]
     [ "$output" = "OVER IPV6" ]
     note_lines "    " < <(grep -E 'connect\(|close\(' <<<"$stderr")
-    cport=$(sed -nE 's/.*connect\(\[::1\]:[0-9]+\) = 0 from \[::1\]:([0-9]+).*/\1/p' <<<"$stderr")
+    [[ $stderr =~ connect\(\[::1\]:[0-9]+\)\ =\ 0\ from\ \[::1\]:([0-9]+) ]]
+    cport=${BASH_REMATCH[1]}
     [ -n "$cport" ]
     tw=$(ss -tanH state time-wait "( sport = :$cport and dport = :$P )")
     note "ss -tan state time-wait '( sport = :$cport and dport = :$P )': $tw"
@@ -519,12 +538,16 @@ syn_sent() {
     printf 'pause\n' >"$T/client.in"
     spawn client "$LAB/client" 127.0.0.1 "$P"
     wait_until has_line "$T/server.err" 'step: about to read\(\) until it returns 0, pausing 20000 ms'
-    C=$(sed -nE 's/.*accept\(\) = fd [0-9]+ from .*:([0-9]+) .*/\1/p' "$T/server.err")
+    last_match "$T/server.err" 'accept\(\) = fd [0-9]+ from .*:([0-9]+) '
+    C=$MATCH
     header
     wait_until has_line "$T/client.err" 'shutdown\(SHUT_WR\) = 0'
-    LINE="$(grep 'pausing' "$T/server.err"); $(grep 'shutdown' "$T/client.err")"
+    last_match "$T/server.err" 'pausing' && pausing=$LINE
+    last_match "$T/client.err" 'shutdown'
+    LINE="$pausing; $LINE"
     row FIN-WAIT-2 CLOSE-WAIT   # the client's FIN is in; the server, pausing, has not read it
-    not grep -q 'read() =' "$T/server.err"
+    not has_line "$T/server.err" 'read\(\) ='
+
     run "$LAB/client" -p 0 127.0.0.1 "$P"
     [ "$status" -eq 2 ]
     [[ ${lines[0]} == "client: bad MS '0'"* ]]

@@ -28,9 +28,9 @@ expect() {
     local want=$1 regex=$2 lab=$3 prog=$4
     shift 4
     if [ -n "${INPUT:-}" ]; then
-        run --separate-stderr "$ROOT/$TREE/$lab/$prog" "$@" <<<"$INPUT"
+        run_split "$ROOT/$TREE/$lab/$prog" "$@" <<<"$INPUT"
     else
-        run --separate-stderr "$ROOT/$TREE/$lab/$prog" "$@" </dev/null
+        run_split "$ROOT/$TREE/$lab/$prog" "$@" </dev/null
     fi
     ERROR=${stderr_lines[0]:-}
     [ "$want" -eq 2 ] || one_error 2>/dev/null || true
@@ -59,7 +59,7 @@ fingerprint() {
     local lab prog
     for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close; do
         for prog in server client; do
-            run --separate-stderr "$ROOT/$TREE/$lab/$prog" --help
+            run_split "$ROOT/$TREE/$lab/$prog" --help
             [ "$status" -eq 0 ]
             [[ ${lines[0]} == "usage: $prog"* ]]
             [ -z "$stderr" ]
@@ -114,23 +114,26 @@ fingerprint() {
 }
 
 @test "a path that is a regular file, a directory or a dangling symlink: the server refuses it and leaves it alone; the client cannot connect" {
-    local lab what before
+    local lab what
+    local -A before
     echo "precious data" >"$T/file"
     mkdir "$T/dir"
     touch "$T/dir/inside"
     ln -s "$T/nowhere" "$T/dangling"
+    for what in file dir dangling; do
+        before[$what]=$(fingerprint "$T/$what")
+    done
     for lab in "${UNIX_LABS[@]}"; do
         for what in file dir dangling; do
-            before=$(fingerprint "$T/$what")
             expect 1 "bind $T/$what: the file exists and is not a socket; left alone" "$lab" server "$T/$what"
-            [ "$(fingerprint "$T/$what")" = "$before" ]
+            [ "$(fingerprint "$T/$what")" = "${before[$what]}" ]
         done
         expect 1 "connect $T/file: Connection refused" "$lab" client "$T/file"
         expect 1 "connect $T/dir: Connection refused" "$lab" client "$T/dir"
         expect 1 "connect $T/dangling: No such file or directory" "$lab" client "$T/dangling"
     done
     [ -e "$T/dir/inside" ]
-    [ "$(cat "$T/file")" = "precious data" ]
+    [ "$(<"$T/file")" = "precious data" ]
     [ ! -e "$T/nowhere" ]
 }
 
@@ -190,8 +193,9 @@ fingerprint() {
         [ -S "$T/$lab.sock" ]
         rm "$T/server.out"
         start_server "$T/$lab.sock"
-        note "$lab: $(grep -E 'stale|unlink' "$T/server.err" | tail -n 2 | tr '\n' ' ')"
-        grep -q 'Connection refused: stale socket file' "$T/server.err"
+        mapfile -t said < <(grep -E 'stale|unlink' "$T/server.err")
+        note "$lab: ${said[*]: -2}"
+        has_line "$T/server.err" 'Connection refused: stale socket file'
         : >"$T/server.err"
     done
 }

@@ -163,13 +163,21 @@ has_line() {
     [[ $nl$text$nl =~ $re ]]
 }
 
-# last_match FILE REGEX: MATCH is the first group of REGEX (bash's =~,
-# extended) in its last match in FILE, taken as one text: a REGEX with .
-# or [^...] can match across lines. Fails when nothing matches. No fork.
+# last_match FILE REGEX [SKIP]: the last line of FILE, after its first
+# SKIP lines, that matches the extended REGEX (bash's =~, line by line from
+# the end). LINE is that line, MATCH the text of REGEX's first group. Fails
+# when no line matches. No fork: for a test's short narration files.
 last_match() {
-    local text re="(.*)($2)"
-    text=$(<"$1") && [[ $text =~ $re ]] || return 1
-    MATCH=${BASH_REMATCH[3]}
+    local all i
+    mapfile -t -s "${3:-0}" all 2>/dev/null <"$1" || return 1
+    for ((i = ${#all[@]} - 1; i >= 0; i--)); do
+        if [[ ${all[i]} =~ $2 ]]; then
+            LINE=${all[i]}
+            MATCH=${BASH_REMATCH[1]:-}
+            return 0
+        fi
+    done
+    return 1
 }
 
 # proc_state PID: the process's state letter from /proc/PID/stat (R, S,
@@ -328,24 +336,38 @@ one_error() {
     [ "${#errors[@]}" -eq 1 ] || { printf 'not one error line: %s\n' "${errors[@]}" >&2; return 1; }
 }
 
+# run_split COMMAND...: what bats' `run --separate-stderr COMMAND` does,
+# setting status, output, stderr, lines and stderr_lines the same way,
+# with one fork instead of three (run's subshell and its mktemp): for the
+# harness's loops over many cases. The streams go through $T/run.out and
+# $T/run.err.
+run_split() {
+    status=0
+    "$@" >"$T/run.out" 2>"$T/run.err" 3>&- || status=$?
+    output=$(<"$T/run.out")
+    read -d '' -r stderr <"$T/run.err" || true
+    IFS=$'\n' read -d '' -r -a lines <<<"$output" || true
+    IFS=$'\n' read -d '' -r -a stderr_lines <<<"$stderr" || true
+}
+
 # usage_contract PROG DEFAULT: $LAB/PROG prints its usage, naming the
 # default DEFAULT (a path or port), on stdout for --help and -h (exit 0);
 # an unknown option and an extra argument are usage errors: exit 2, one
 # line saying what is wrong, then the usage, all on stderr.
 usage_contract() {
     local prog=$1 default=$2
-    run --separate-stderr "$LAB/$prog" --help
+    run_split "$LAB/$prog" --help
     [ "$status" -eq 0 ] && [[ ${lines[0]} == "usage: $prog"* ]] && [ -z "$stderr" ] ||
         { echo "$prog --help: exit $status, stdout: $output, stderr: $stderr" >&2; return 1; }
     [[ $output == *"$default"* ]] || { echo "$prog --help does not name $default" >&2; return 1; }
-    run "$LAB/$prog" -h
+    run_split "$LAB/$prog" -h
     [ "$status" -eq 0 ] || { echo "$prog -h: exit $status" >&2; return 1; }
-    run --separate-stderr "$LAB/$prog" -x
+    run_split "$LAB/$prog" -x
     [ "$status" -eq 2 ] && [ -z "$output" ] &&
         [ "${stderr_lines[0]}" = "$prog: unknown option '-x'" ] && [[ ${stderr_lines[1]} == "usage: $prog"* ]] ||
         { echo "$prog -x: exit $status, stdout: $output, stderr: $stderr" >&2; return 1; }
     note "$prog -x: exit 2, on stderr: ${stderr_lines[0]} / ${stderr_lines[1]}"
-    run "$LAB/$prog" a b
+    run_split "$LAB/$prog" a b
     [ "$status" -eq 2 ] || { echo "$prog a b: exit $status" >&2; return 1; }
 }
 
