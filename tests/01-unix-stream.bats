@@ -266,7 +266,7 @@ open_session() {
     wait_until has_line "$T/server.err" '\[server\] write\(\) = [0-9]+ bytes'
     kill -KILL "$PID"
     wait_until has_line "$T/server.err" 'close\(fd [0-9]+\)'
-    note "killed after $(grep -c 'read() = [0-9]* bytes' "$T/server.err") server reads; the server saw: $(grep -E '= -1|= 0: peer' "$T/server.err" | head -n 1)"
+    note "killed after $(grep -c 'read() = [0-9]* bytes' "$T/server.err") server reads; the server saw: $(grep -m 1 -E '= -1|= 0: peer' "$T/server.err")"
     alive "$SERVER_PID"
     run --separate-stderr "$LAB/client" "$SOCK" <<<"next"
     [ "$status" -eq 0 ]

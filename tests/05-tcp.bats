@@ -38,18 +38,27 @@ rows() {
 # has_state STATE LOCAL|PEER PORT: some row is in STATE (ss's name) with
 # PORT as its local (or peer) port. ROW is the first such row.
 has_state() {
-    local col=4
-    [ "$2" = PEER ] && col=5
-    ROW=$(rows "$3" | awk -v s="$1" -v c="$col" -v p=":$3" \
-        '$1 == s && substr($c, length($c) - length(p) + 1) == p' | head -n 1)
+    local all row field col=3
+    [ "$2" = PEER ] && col=4
+    all=$(ss -tanH "( sport = :$3 or dport = :$3 )")   # rows "$3", with one fork
+    ROW=
+    while IFS= read -r row; do
+        read -ra field <<<"$row"     # State Recv-Q Send-Q Local Peer...
+        if [ "${field[0]}" = "$1" ] && [[ ${field[col]} == *":$3" ]]; then
+            ROW=$row
+            break
+        fi
+    done <<<"$all"
     [ -n "$ROW" ]
 }
 
 # queued PORT N: the listener on PORT has N connections waiting to be
 # accepted (its Recv-Q). LISTENER is its ss row.
 queued() {
+    local field
     LISTENER=$(ss -tlnH "sport = :$1")
-    [ "$(awk '{print $2}' <<<"$LISTENER")" = "$2" ]
+    read -ra field <<<"$LISTENER"
+    [ "${field[1]}" = "$2" ]
 }
 
 # syn_retried PORT: a SYN-SENT socket to PORT has retransmitted its SYN at
@@ -74,9 +83,11 @@ session() {
     row=$(ss -tlnH "sport = :$P")
     note "readiness line: $READY"
     note "ss -tln sport = :$P:  $row"
-    [ "$(awk '{print $1, $3, $4}' <<<"$row")" = "LISTEN 16 127.0.0.1:$P" ]
-    note "narration: $(grep -E 'listen\(' "$T/server.err")"
-    grep -qE '^\[server\] listen\(backlog=16\) = 0  state=LISTEN$' "$T/server.err"
+    read -ra field <<<"$row"   # State Recv-Q Send-Q Local...
+    [ "${field[0]} ${field[2]} ${field[3]}" = "LISTEN 16 127.0.0.1:$P" ]
+    last_match "$T/server.err" 'listen\('
+    note "narration: $LINE"
+    has_line "$T/server.err" '^\[server\] listen\(backlog=16\) = 0  state=LISTEN$'
 }
 
 @test "[step 5] during a session both ends are ESTAB, and TCP_INFO says ESTABLISHED" {
@@ -88,13 +99,13 @@ session() {
     has_state ESTAB PEER "$P"
     note "client end: $ROW"
     note_lines "" < <(grep -hE 'connect\(|accept\(' "$T/client.err" "$T/server.err")
-    grep -qE '^\[client\] connect\(127\.0\.0\.1:[0-9]+\) = 0  state=ESTABLISHED$' "$T/client.err"
-    grep -qE '^\[server\] accept\(\) = fd [0-9]+ from 127\.0\.0\.1:[0-9]+  state=ESTABLISHED$' "$T/server.err"
+    has_line "$T/client.err" '^\[client\] connect\(127\.0\.0\.1:[0-9]+\) = 0  state=ESTABLISHED$'
+    has_line "$T/server.err" '^\[server\] accept\(\) = fd [0-9]+ from 127\.0\.0\.1:[0-9]+  state=ESTABLISHED$'
     echo "goodbye" >&5
     exec 5>&-
     wait_exit "$CLIENT_PID"
     [ "$STATUS" -eq 0 ]
-    [ "$(cat "$T/client.out")" = "GOODBYE" ]
+    [ "$(<"$T/client.out")" = "GOODBYE" ]
 }
 
 @test "[step 4] backlog 0, one connection not accepted: the queue is full, a second client stays in SYN-SENT" {
@@ -103,11 +114,13 @@ session() {
     wait_until has_line "$T/first.err" 'connect\(.*\) = 0'
     wait_until has_state ESTAB PEER "$P"
     note "first client:  $ROW"
-    note "  it said: $(grep 'connect(' "$T/first.err")"
+    last_match "$T/first.err" 'connect\('
+    note "  it said: $LINE"
     # Its handshake is complete once the listener has queued it.
     wait_until queued "$P" 1
     note "listener:      $LISTENER   (Recv-Q 1 queued, Send-Q backlog 0)"
-    [ "$(awk '{print $3}' <<<"$LISTENER")" = 0 ]
+    read -ra field <<<"$LISTENER"
+    [ "${field[2]}" = 0 ]   # Send-Q
     # The queue is full: the kernel drops this client's SYN and the client
     # retransmits it a second later, and again, up to tcp_syn_retries
     # times (tcp(7)); meanwhile its connect() stays blocked.
@@ -116,8 +129,9 @@ session() {
     note "second client: $ROW"
     wait_until has_line "$T/second.err" 'socket\('
     seen=$ROW
-    note "  it said: $(tail -n 1 "$T/second.err")   (no connect() line: still in progress)"
-    not grep -q 'connect(' "$T/second.err"
+    mapfile -t said <"$T/second.err"
+    note "  it said: ${said[-1]}   (no connect() line: still in progress)"
+    not has_line "$T/second.err" 'connect\('
     # Not a passing glimpse (on loopback an accepted SYN is answered in
     # microseconds): a second look finds the same socket still waiting.
     has_state SYN-SENT PEER "$P"
@@ -133,14 +147,15 @@ session() {
     server -d 30
     session client
     wait_until has_line "$T/client.err" 'connect\(.*\) = 0'
-    line=$(grep 'connect(' "$T/client.err")
+    last_match "$T/client.err" 'connect\('
+    line=$LINE
     note "client: $line"
     [[ $line == *") = 0  state=ESTABLISHED" ]]
     wait_until has_state SYN-RECV LOCAL "$P"
     note "server end: $ROW"
     has_state ESTAB PEER "$P"
     note "client end: $ROW"
-    not grep -q 'accept()' "$T/server.err"
+    not has_line "$T/server.err" 'accept\(\)'
     echo "deferred" >&5
     wait_until has_line "$T/server.err" 'write\(\) = '
     note_lines "after the first data: " < <(grep -E 'accept|read|write' "$T/server.err")
@@ -148,7 +163,7 @@ session() {
     note "server end: $ROW"
     exec 5>&-
     wait_exit "$CLIENT_PID"
-    [ "$(cat "$T/client.out")" = "DEFERRED" ]
+    [ "$(<"$T/client.out")" = "DEFERRED" ]
 }
 
 @test "[step 7] a byte stream: 16 MiB of random bytes round-trip intact; reads do not match writes" {
@@ -156,23 +171,23 @@ session() {
     head -c 16777216 /dev/urandom >"$T/in"
     "$LAB/client" 127.0.0.1 "$P" <"$T/in" >"$T/out" 2>"$T/client.err"
     upcase <"$T/in" | cmp - "$T/out"
-    writes=$(sed -nE 's/^\[client\] write\(\) = ([0-9]+) bytes.*/\1/p' "$T/client.err" | tr '\n' ' ')
-    reads=$(sed -nE 's/^\[server\] read\(\) = ([0-9]+) bytes/\1/p' "$T/server.err" | tr '\n' ' ')
-    note "client: $(wc -w <<<"$writes") write() calls: $(cut -d' ' -f1-8 <<<"$writes")..."
-    note "server: $(wc -w <<<"$reads") read() calls:  $(cut -d' ' -f1-8 <<<"$reads")..."
+    mapfile -t writes < <(sed -nE 's/^\[client\] write\(\) = ([0-9]+) bytes.*/\1/p' "$T/client.err")
+    mapfile -t reads < <(sed -nE 's/^\[server\] read\(\) = ([0-9]+) bytes/\1/p' "$T/server.err")
+    note "client: ${#writes[@]} write() calls: ${writes[*]:0:8}..."
+    note "server: ${#reads[@]} read() calls:  ${reads[*]:0:8}..."
     note "output identical to tr a-z A-Z of the input"
     # TCP keeps no boundaries: the reads split the writes at other places,
     # and a read that is neither a whole write nor a whole 64 KiB buffer
     # shows it (the last read aside, it could be a remainder).
     odd=0
-    for n in $(awk '{ $NF = ""; print }' <<<"$reads"); do
-        case " $writes " in *" $n "*) continue ;; esac
+    for n in "${reads[@]:0:${#reads[@]}-1}"; do    # the last one aside
+        case " ${writes[*]} " in *" $n "*) continue ;; esac
         [ "$n" -ne 65536 ] && odd=$((odd + 1))
     done
     note "$odd server reads match no write's size and fill no whole buffer"
     [ "$odd" -gt 0 ]
     total=0
-    for n in $reads; do total=$((total + n)); done
+    for n in "${reads[@]}"; do total=$((total + n)); done
     [ "$total" -eq 16777216 ]
 }
 
@@ -212,7 +227,7 @@ session() {
     note_lines "" <<<"$(grep -E 'socket|connect' <<<"$stderr")"
     [ "$status" -eq 0 ]
     [ "$output" = "OVER IPV6" ]
-    grep -q 'socket(AF_INET6, SOCK_STREAM) = fd' "$T/server.err"
+    has_line "$T/server.err" 'socket\(AF_INET6, SOCK_STREAM\) = fd'
 }
 
 @test "[step 2] SO_REUSEADDR: with the server's old connection in TIME-WAIT, a restarted server binds its port at once" {
@@ -229,7 +244,8 @@ session() {
     start_server "$P"
     note "restarted at once: $READY"
     [ "$READY" = "listening on 127.0.0.1:$P" ]
-    note "  $(grep 'SO_REUSEADDR' "$T/server.err" | tail -n 1)"
+    last_match "$T/server.err" 'SO_REUSEADDR'
+    note "  $LINE"
     has_state TIME-WAIT LOCAL "$P"
     note "while still: $ROW"
     run --separate-stderr "$LAB/client" 127.0.0.1 "$P" <<<"again"
@@ -302,7 +318,7 @@ session() {
     wait_until has_line "$T/server.err" '\[server\] write\(\) = [0-9]+ bytes'
     kill -KILL "$PID"
     wait_until has_line "$T/server.err" 'close\(fd [0-9]+\)'
-    note "killed after $(grep -c 'read() = [0-9]* bytes' "$T/server.err") server reads; the server saw: $(grep -E '= -1|= 0: peer' "$T/server.err" | head -n 1)"
+    note "killed after $(grep -c 'read() = [0-9]* bytes' "$T/server.err") server reads; the server saw: $(grep -m 1 -E '= -1|= 0: peer' "$T/server.err")"
     alive "$SERVER_PID"
     run --separate-stderr "$LAB/client" 127.0.0.1 "$P" <<<"next"
     [ "$status" -eq 0 ]
@@ -313,7 +329,7 @@ session() {
     server
     before=$(fd_count "$SERVER_PID")
     clients_in_a_row 200 "$T/out" "$LAB/client" 127.0.0.1 "$P"
-    [ "$(cat "$T/out")" = "CLIENT 200" ]
+    [ "$(<"$T/out")" = "CLIENT 200" ]
     after=$(fd_count "$SERVER_PID")
     note "server descriptors: $before before, $after after 200 clients"
     [ "$before" -eq "$after" ]
