@@ -29,7 +29,8 @@ open_session() {
     CLIENT_PID=$PID
     exec 5>"$T/client.in"   # meets the client's open of its stdin
     wait_until has_line "$T/server.err" 'accept\(\) = fd [0-9]+'
-    SERVER_FD=$(sed -nE 's/.*accept\(\) = fd ([0-9]+).*/\1/p' "$T/server.err" | tail -n 1)
+    last_match "$T/server.err" 'accept\(\) = fd ([0-9]+)'
+    SERVER_FD=$MATCH
 }
 
 # closes_are N: the server has narrated exactly N close(fd ...) calls. A
@@ -45,14 +46,15 @@ recvmsg_lines() {
 
 @test "[step 1] socket(AF_UNIX, SOCK_SEQPACKET): a descriptor whose socket ss calls u_seq" {
     start_server "$SOCK"
-    lfd=$(sed -nE 's/.*socket\(AF_UNIX, SOCK_SEQPACKET\) = fd ([0-9]+)/\1/p' "$T/server.err")
+    last_match "$T/server.err" 'socket\(AF_UNIX, SOCK_SEQPACKET\) = fd ([0-9]+)'
+    lfd=$MATCH
     [ -n "$lfd" ]
     link=$(readlink "/proc/$SERVER_PID/fd/$lfd")
     note "/proc/$SERVER_PID/fd/$lfd -> $link"
     [[ $link =~ ^socket:\[([0-9]+)\]$ ]]
     row=$(unix_row "${BASH_REMATCH[1]}")
     note "ss -xap, that inode: $row"
-    [ "$(awk '{print $1}' <<<"$row")" = u_seq ]
+    [ "${row%% *}" = u_seq ]   # its first column, Netid
 }
 
 @test "[step 2] bind() creates a socket file (srwx------); it is removed on exit" {
@@ -60,12 +62,13 @@ recvmsg_lines() {
     listing=$(ls -l "$SOCK")
     note "while the server runs:  $listing"
     [[ $listing == srwx------* ]]
-    grep -q "bind(\"$SOCK\") = 0" "$T/server.err"
+    has_line "$T/server.err" "bind\(\"$SOCK\"\) = 0"
     kill -TERM "$SERVER_PID"
     wait_exit "$SERVER_PID"
     [ "$STATUS" -eq 0 ]
     [ ! -e "$SOCK" ]
-    note "after SIGTERM: exit status $STATUS, $(tail -n 1 "$T/server.err")"
+    mapfile -t err <"$T/server.err"
+    note "after SIGTERM: exit status $STATUS, ${err[-1]}"
 }
 
 @test "[step 2] a stale socket file is replaced" {
@@ -78,10 +81,11 @@ recvmsg_lines() {
     : >"$T/server.err"
     start_server "$SOCK"
     note_lines "  " < <(grep -E 'bind|connect|unlink' "$T/server.err")
-    grep -q 'Connection refused: stale socket file' "$T/server.err"
+    has_line "$T/server.err" 'Connection refused: stale socket file'
     row=$(ss -xlH src "$SOCK")
     note "ss -xl: $row"
-    [ "$(awk '{print $1, $2}' <<<"$row")" = "u_seq LISTEN" ]
+    read -ra field <<<"$row"
+    [ "${field[0]} ${field[1]}" = "u_seq LISTEN" ]
 }
 
 @test "[step 2] an occupied path is refused: a regular file stays untouched, a live server keeps its socket" {
@@ -90,15 +94,17 @@ recvmsg_lines() {
     note "a regular file: exit $status: ${lines[-1]}"
     [ "$status" -eq 1 ]
     [[ ${lines[-1]} == *"not a socket"* ]]
-    [ "$(cat "$T/file")" = "precious data" ]
+    [ "$(<"$T/file")" = "precious data" ]
 
     start_server "$SOCK"
-    before=$(ss -xlH src "$SOCK" | awk '{print $1, $2, $5, $6}')
+    read -ra field < <(ss -xlH src "$SOCK")
+    before="${field[0]} ${field[1]} ${field[4]} ${field[5]}"
     run "$LAB/server" "$SOCK"
     note "a live server's path: exit $status: ${lines[-1]}"
     [ "$status" -eq 1 ]
     [[ ${lines[-1]} == "server: bind $SOCK: Address already in use"* ]]
-    after=$(ss -xlH src "$SOCK" | awk '{print $1, $2, $5, $6}')
+    read -ra field < <(ss -xlH src "$SOCK")
+    after="${field[0]} ${field[1]} ${field[4]} ${field[5]}"
     note "ss -xl (Netid, State, path, inode) before: $before; after: $after"
     [ "$after" = "$before" ]   # the same listener, still reached by the path
     [ -n "$after" ]
@@ -109,23 +115,28 @@ recvmsg_lines() {
     row=$(ss -xlH src "$SOCK")
     note "ss -xl src $SOCK:"
     note "  $row"
-    [ "$(awk '{print $1, $2}' <<<"$row")" = "u_seq LISTEN" ]
-    grep -q 'listen(backlog=16) = 0' "$T/server.err"
+    read -ra field <<<"$row"
+    [ "${field[0]} ${field[1]}" = "u_seq LISTEN" ]
+    has_line "$T/server.err" 'listen\(backlog=16\) = 0'
 }
 
 @test "[step 5] connect() and accept(): during a session ss -x shows the ESTAB pair, both u_seq" {
     start_server "$SOCK"
     open_session
-    note "$(grep -E 'connect' "$T/client.err")  /  $(grep -E 'accept' "$T/server.err")"
-    server_ino=$(readlink "/proc/$SERVER_PID/fd/$SERVER_FD" | tr -dc 0-9)
+    last_match "$T/client.err" 'connect'
+    note "$LINE  /  $(grep -E 'accept' "$T/server.err")"
+    link=$(readlink "/proc/$SERVER_PID/fd/$SERVER_FD")   # socket:[INODE]
+    server_ino=${link//[!0-9]/}
     server_row=$(unix_row "$server_ino")
-    client_row=$(unix_row "$(awk '{print $8}' <<<"$server_row")")
+    read -ra field <<<"$server_row"
+    client_row=$(unix_row "${field[7]}")                  # ss's 8th column: the peer's inode
     note "ss -xap, the two ends of one connection:"
     note "  $server_row"
     note "  $client_row"
-    [ "$(awk '{print $1, $2, $5}' <<<"$server_row")" = "u_seq ESTAB $SOCK" ]
-    [ "$(awk '{print $1, $2}' <<<"$client_row")" = "u_seq ESTAB" ]
-    [ "$(awk '{print $8}' <<<"$client_row")" = "$server_ino" ]
+    [ "${field[0]} ${field[1]} ${field[4]}" = "u_seq ESTAB $SOCK" ]
+    read -ra field <<<"$client_row"
+    [ "${field[0]} ${field[1]}" = "u_seq ESTAB" ]
+    [ "${field[7]}" = "$server_ino" ]
     [[ $client_row == *"\"client\",pid=$CLIENT_PID,"* ]]
 }
 
@@ -136,7 +147,7 @@ recvmsg_lines() {
     wait_until has_line "$T/server.err" 'recvmsg\(\) = '
     kill -KILL "$CLIENT_PID" 2>/dev/null || true   # (a broken server may have ended it already)
     wait_until has_line "$T/server.err" 'close\(fd [0-9]+\)'
-    note "client killed; the server saw: $(grep -E '= -1|= 0: peer' "$T/server.err" | head -n 1)"
+    note "client killed; the server saw: $(grep -m 1 -E '= -1|= 0: peer' "$T/server.err")"
     alive "$SERVER_PID"
     spawn next "$LAB/client" "$SOCK"
     wait_until closes_are 2
@@ -148,7 +159,7 @@ recvmsg_lines() {
     start_server "$SOCK"
     before=$(fd_count "$SERVER_PID")
     clients_in_a_row 200 "$T/out" "$LAB/client" "$SOCK"
-    [ "$(cat "$T/out")" = "CLIENT 200" ]
+    [ "$(<"$T/out")" = "CLIENT 200" ]
     wait_until closes_are 200
     after=$(fd_count "$SERVER_PID")
     note "server descriptors: $before before, $after after 200 clients"
@@ -176,9 +187,10 @@ recvmsg_lines() {
     open_session
     kill -TERM "$SERVER_PID"
     wait_exit "$CLIENT_PID"
-    note "server SIGTERM: exit $STATUS: $(tail -n 1 "$T/client.err")"
+    mapfile -t err <"$T/client.err"
+    note "server SIGTERM: exit $STATUS: ${err[-1]}"
     [ "$STATUS" -eq 1 ]
-    grep -q '^client: the server closed the connection early' "$T/client.err"
+    has_line "$T/client.err" '^client: the server closed the connection early'
 }
 
 @test "[step 6] message boundaries are kept: 3 lines are 3 messages, 3 replies on 3 lines" {
@@ -189,10 +201,11 @@ recvmsg_lines() {
     note_lines "client stdout: " <<<"$output"
     [ "$output" = "$(upcase <"$T/in")" ]
     wait_until has_line "$T/server.err" 'close\(fd [0-9]+\)'
-    sizes=$(sed -nE 's/^\[server\] recvmsg\(\) = ([0-9]+) bytes$/\1/p' "$T/server.err" | tr '\n' ' ')
-    note "client send() sizes:    $(sed -nE 's/^\[client\] send\(\) = ([0-9]+) bytes$/\1/p' <<<"$stderr" | tr '\n' ' ')"
-    note "server recvmsg() sizes: $sizes"
-    [ "$sizes" = "5 15 1 " ]
+    mapfile -t sizes < <(sed -nE 's/^\[server\] recvmsg\(\) = ([0-9]+) bytes$/\1/p' "$T/server.err")
+    mapfile -t sent < <(sed -nE 's/^\[client\] send\(\) = ([0-9]+) bytes$/\1/p' <<<"$stderr")
+    note "client send() sizes:    ${sent[*]}"
+    note "server recvmsg() sizes: ${sizes[*]}"
+    [ "${sizes[*]}" = "5 15 1" ]
 }
 
 @test "[step 6] binary-safe: NUL and bytes above 127 come back unchanged; only a-z change" {
@@ -206,15 +219,16 @@ recvmsg_lines() {
 
 @test "[step 6] truncation: server -s 16 and a 40-byte line: MSG_TRUNC, the first 16 bytes come back, the rest is gone" {
     start_server -s 16 "$SOCK"
-    line=$(printf 'the quick brown fox jumps over a lazy do')   # 40 bytes
+    line='the quick brown fox jumps over a lazy do'   # 40 bytes
     [ "${#line}" -eq 40 ]
     printf '%s\nnext\n' "$line" >"$T/in"
     run --separate-stderr "$LAB/client" "$SOCK" <"$T/in"
     [ "$status" -eq 0 ]
     note_lines "  " < <(recvmsg_lines | head -n 2)
     note_lines "client stdout: " <<<"$output"
-    grep -qF '[server] recvmsg() = 40 bytes, buffer holds 16: truncated (MSG_TRUNC)' "$T/server.err"
-    [ "${lines[0]}" = "$(printf %s "${line:0:16}" | upcase)" ]
+    has_line "$T/server.err" '\[server\] recvmsg\(\) = 40 bytes, buffer holds 16: truncated \(MSG_TRUNC\)'
+    first16=${line:0:16}
+    [ "${lines[0]}" = "${first16^^}" ]   # upper-cased (the line is ASCII)
     [ "${lines[1]}" = NEXT ]   # the 24 other bytes were discarded, not delivered next
     [ "${#lines[@]}" -eq 2 ]
 }
@@ -231,7 +245,8 @@ recvmsg_lines() {
     run --separate-stderr "$LAB/client" "$SOCK" <"$T/in"
     [ "$status" -eq 0 ]
     [ "${#output}" -eq 65536 ]
-    note "a 65536-byte line: exit $status; $(grep -E 'recvmsg\(\) = [0-9]+ bytes$' "$T/server.err" | tail -n 1)"
+    last_match "$T/server.err" 'recvmsg\(\) = [0-9]+ bytes$'
+    note "a 65536-byte line: exit $status; $LINE"
     head -c 65537 /dev/zero | tr '\0' 'z' >"$T/in"
     run --separate-stderr "$LAB/client" "$SOCK" <"$T/in"
     note "a 65537-byte line: exit $status: ${stderr##*$'\n'}"
@@ -245,7 +260,7 @@ recvmsg_lines() {
     spawn server strace -o "$T/trace" -e trace=recvmsg,poll "$LAB/server" "$SOCK"
     STRACE_PID=$PID
     wait_until has_line "$T/server.out" "^listening on $SOCK\$"
-    TRACED_PID=$(cat "/proc/$STRACE_PID/task/$STRACE_PID/children")
+    TRACED_PID=$(<"/proc/$STRACE_PID/task/$STRACE_PID/children")
     TRACED_PID=${TRACED_PID%% *}
     printf 'a\n\nb\n' >"$T/in"
     "$LAB/client" "$SOCK" <"$T/in" >"$T/out" 2>"$T/client.err"
@@ -271,24 +286,27 @@ recvmsg_lines() {
     open_session
     echo "still open" >&5
     wait_until has_line "$T/client.out" '^STILL OPEN$'
-    ! grep -q 'peer closed' "$T/server.err" || false   # (a bare `! cmd` never fails a bats test)
+    not has_line "$T/server.err" 'peer closed'
     note "session open, a reply received; the server has not seen an end"
     exec 5>&-   # the client's end of input: it closes once the reply is in
     wait_exit "$CLIENT_PID"
     [ "$STATUS" -eq 0 ]
-    note "client: $(tail -n 1 "$T/client.err"), exit $STATUS"
+    mapfile -t err <"$T/client.err"
+    note "client: ${err[-1]}, exit $STATUS"
     wait_until has_line "$T/server.err" '^\[server\] recvmsg\(\) = 0: peer closed$'
-    note_lines "  " < <(tail -n 2 "$T/server.err")
+    mapfile -t err <"$T/server.err"
+    for line in "${err[@]: -2}"; do note "  $line"; done
     alive "$SERVER_PID"
 }
 
 @test "usage: -h and --help exit 0; bad options, extra arguments and a path longer than sun_path exit 2" {
-    long=$T/$(printf 'x%.0s' {1..120})
+    printf -v long '%120s' ''
+    long=$T/${long// /x}
     # (LeakSanitizer cannot run under ptrace: off, for make SANITIZE=1 builds.)
     run env ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=socket -o "$T/trace" "$LAB/server" "$long"
     [ "$status" -eq 2 ]
     [[ $output == *"sun_path holds at most 107"* ]]
-    ! grep -q 'socket(' "$T/trace" || false   # refused before any socket call
+    not has_line "$T/trace" 'socket\('   # refused before any socket call
     note "server <${#long}-byte path>: exit 2: ${lines[0]}"
     run "$LAB/client" "$long"
     [ "$status" -eq 2 ]
