@@ -33,8 +33,11 @@ open_session() {
         echo "the session did not start (server.err below)" >&2
         return 1
     fi
-    read -r SFD CFD < <(sed -nE 's/^\[server\] socketpair\(.*\) = fds ([0-9]+), ([0-9]+)$/\1 \2/p' "$T/server.err")
-    CLIENT_PID=$(sed -nE 's/^\[server\] fork\(\) = ([0-9]+).*/\1/p' "$T/server.err")
+    last_match "$T/server.err" '^\[server\] socketpair\(.*\) = fds ([0-9]+), ([0-9]+)$'
+    SFD=${BASH_REMATCH[1]}
+    CFD=${BASH_REMATCH[2]}
+    last_match "$T/server.err" '^\[server\] fork\(\) = ([0-9]+)'
+    CLIENT_PID=$MATCH
     echo "$CLIENT_PID" >>"$T/pids"   # teardown stops it too
 }
 
@@ -63,8 +66,8 @@ wait_server_exit() {
 server_gone_or_stuck() {
     gone "$SERVER_PID" && return 0
     if [ -z "${CHILD:-}" ]; then
-        CHILD=$(sed -nE 's/^\[server\] fork\(\) = ([0-9]+).*/\1/p' "$T/server.err")
-        [ -n "$CHILD" ] || return 1
+        last_match "$T/server.err" '^\[server\] fork\(\) = ([0-9]+)' || return 1
+        CHILD=$MATCH
         echo "$CHILD" >>"$T/pids"   # teardown stops it too
     fi
     if alive "$CHILD"; then
@@ -88,8 +91,8 @@ nsockets() {
 # processes hold: "u_str ESTAB 0 0 * LOCAL_INODE * PEER_INODE users:((...))".
 pair_rows() {
     local pids
-    pids=$(IFS='|'; echo "$*")
-    ss -xpH | grep -E "pid=($pids),"
+    printf -v pids '%s|' "$@"
+    ss -xpH | grep -E "pid=(${pids%|}),"
 }
 
 # wait_rows N PID...: wait until pair_rows shows N rows; they are in ROWS.
@@ -150,12 +153,12 @@ rows_are_peers() {
     has_line "$T/server.err" '^\[client\] write\(\) = 12 bytes'
     has_line "$T/server.err" '^\[server\] read\(\) = 12 bytes'
     has_line "$T/server.err" '^\[server\] write\(\) = 12 bytes'
-    note "client's stdout: $(cat "$T/server.out")"
+    note "client's stdout: $(<"$T/server.out")"
 }
 
 @test "[step 2] fork(): the client is the server's child, running ./client FD" {
     open_session
-    grep -E '^\[(server|child)\] fork' "$T/server.err" | note_lines "  "
+    note_lines "  " < <(grep -E '^\[(server|child)\] fork' "$T/server.err")
     ppid=$(awk '/^PPid:/ {print $2}' "/proc/$CLIENT_PID/status")
     exe=$(readlink "/proc/$CLIENT_PID/exe")
     cmdline=$(tr '\0' ' ' <"/proc/$CLIENT_PID/cmdline")
@@ -167,13 +170,14 @@ rows_are_peers() {
 
 @test "[step 3] FD_CLOEXEC cleared on the child's end: it survives exec, /proc/CLIENT/fd/N is that socket" {
     open_session
-    grep -E '^\[(child|client)\] (fcntl|execl|getsockopt)' "$T/server.err" | note_lines "  "
+    note_lines "  " < <(grep -E '^\[(child|client)\] (fcntl|execl|getsockopt)' "$T/server.err")
     link=$(readlink "/proc/$CLIENT_PID/fd/$CFD")
     note "client: /proc/$CLIENT_PID/fd/$CFD -> $link"
     [[ $link == socket:\[*\] ]]
     wait_until client_row
     note "ss -xp: $ROW"
-    [ "$(awk '{print $6}' <<<"$ROW")" = "$(tr -dc 0-9 <<<"$link")" ]
+    read -ra field <<<"$ROW"
+    [ "${field[5]}" = "${link//[!0-9]/}" ]   # ss's 6th column, the local inode: the link's
     has_line "$T/server.err" "^\[client\] getsockopt\(fd $CFD, SO_TYPE\) = SOCK_STREAM"
 }
 
@@ -224,13 +228,18 @@ rows_are_peers() {
     rows_are_peers "${ROWS[0]}" "${ROWS[1]}"
     sockets=$(socket_fds "$SERVER_PID")
     note "the server's socket descriptors: ${sockets//$'\n'/ }"
-    [ "$(wc -l <<<"$sockets")" -eq 2 ]
+    mapfile -t each <<<"$sockets"
+    [ "${#each[@]}" -eq 2 ]
     alive "$SERVER_PID"
-    note "server alive, state $(awk '{print $3}' "/proc/$SERVER_PID/stat"), waiting in $(cat "/proc/$SERVER_PID/wchan" 2>/dev/null); it said: $(grep '^\[server\] -k' "$T/server.err")"
+    read_state "$SERVER_PID"
+    read -r wchan 2>/dev/null <"/proc/$SERVER_PID/wchan" || true   # (no newline at its end)
+    last_match "$T/server.err" '^\[server\] -k'
+    note "server alive, state $STATE, waiting in $wchan; it said: $LINE"
     run ! has_line "$T/server.err" '^\[server\] read\(\) = 0'
     kill -TERM "$SERVER_PID"
     wait_exit "$SERVER_PID"
-    note "kill -TERM: exit status $STATUS, $(tail -n 1 "$T/server.err")"
+    mapfile -t err <"$T/server.err"
+    note "kill -TERM: exit status $STATUS, ${err[-1]}"
     [ "$STATUS" -eq 0 ]
 }
 
@@ -242,7 +251,7 @@ rows_are_peers() {
     wait_server_exit
     note_lines "  " < <(grep -E 'shutdown|read\(\) = 0|waitpid' "$T/server.err")
     [ "$STATUS" -eq 0 ]
-    [ "$(cat "$T/server.out")" = "$(printf 'ONE\nTWO')" ]
+    [ "$(<"$T/server.out")" = $'ONE\nTWO' ]
     has_line "$T/server.err" '^\[client\] shutdown\(SHUT_WR\) = 0$'
     has_line "$T/server.err" '^\[server\] read\(\) = 0: peer closed$'
     has_line "$T/server.err" '^\[client\] read\(\) = 0: server closed$'
@@ -271,8 +280,9 @@ rows_are_peers() {
     ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$T/trace" -e trace=read,poll \
         -e inject=read,poll:error=EINTR:when=10+2 ./server <"$T/in" >"$T/out" 2>"$T/err"
     upcase <"$T/in" | cmp - "$T/out"
-    note "EINTR injected $(count INJECTED "$T/trace") times into the server and its client; exit 0, the output is intact"
-    [ "$(count INJECTED "$T/trace")" -ge 2 ]   # how many depends on how reads split the stream
+    injected=$(count INJECTED "$T/trace")
+    note "EINTR injected $injected times into the server and its client; exit 0, the output is intact"
+    [ "$injected" -ge 2 ]   # how many depends on how reads split the stream
 }
 
 @test "usage: client needs FD, an open socket (else exit 2); -h and --help exit 0" {

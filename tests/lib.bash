@@ -165,8 +165,9 @@ has_line() {
 
 # last_match FILE REGEX [SKIP]: the last line of FILE, after its first
 # SKIP lines, that matches the extended REGEX (bash's =~, line by line from
-# the end). LINE is that line, MATCH the text of REGEX's first group. Fails
-# when no line matches. No fork: for a test's short narration files.
+# the end). LINE is that line, MATCH the text of REGEX's first group
+# (BASH_REMATCH holds them all). Fails when no line matches. No fork: for a
+# test's short narration files.
 last_match() {
     local all i
     mapfile -t -s "${3:-0}" all 2>/dev/null <"$1" || return 1
