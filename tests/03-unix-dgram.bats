@@ -70,8 +70,8 @@ session() {
     note "  $row"
     [[ $row == u_dgr*"$SOCK"* ]]
     note_lines "  " <"$T/server.err"
-    grep -q '^\[server\] socket(AF_UNIX, SOCK_DGRAM) = fd [0-9]*$' "$T/server.err"
-    run ! grep -qE 'listen|accept' "$T/server.err"
+    has_line "$T/server.err" '^\[server\] socket\(AF_UNIX, SOCK_DGRAM\) = fd [0-9]*$'
+    not has_line "$T/server.err" 'listen|accept'
 }
 
 @test "[step 2] bind() creates the socket file (srwx------, -m widens it); SIGTERM removes it" {
@@ -79,7 +79,7 @@ session() {
     listing=$(ls -l "$SOCK")
     note "ls -l: $listing"
     [[ $listing == srwx------* ]]
-    grep -q "^\[server\] bind(\"$SOCK\") = 0$" "$T/server.err"
+    has_line "$T/server.err" "^\[server\] bind\(\"$SOCK\"\) = 0$"
     spawn wide "$LAB/server" -m 0666 "$T/wide"
     wait_until has_line "$T/wide.out" "^receiving on $T/wide\$"
     listing=$(ls -l "$T/wide")
@@ -87,7 +87,8 @@ session() {
     [[ $listing == srw-rw-rw-* ]]
     kill -TERM "$SERVER_PID"
     wait_exit "$SERVER_PID"
-    note "after SIGTERM: exit status $STATUS, $(tail -n 1 "$T/server.err")"
+    mapfile -t err <"$T/server.err"
+    note "after SIGTERM: exit status $STATUS, ${err[-1]}"
     [ "$STATUS" -eq 0 ]
     [ ! -e "$SOCK" ]
 }
@@ -99,21 +100,26 @@ session() {
     CLIENT_PID=$PID
     echo "hello" >&5
     hope has_line "$T/client.err" 'recv\(\) = 5 bytes'
-    name=$(sed -nE 's/^\[client\] getsockname\(\) = "(@[^"]*)"$/\1/p' "$T/client.err")
+    last_match "$T/client.err" '^\[client\] getsockname\(\) = "(@[^"]*)"$'
+    name=$MATCH
     note_lines "  " < <(grep -E 'bind|getsockname' "$T/client.err")
     [ -n "$name" ]
     # The client's socket, found by its inode, as ss sees it: its local
     # address is the @name; its peer is the server's socket.
-    fd=$(sed -nE 's/^\[client\] socket\(AF_UNIX, SOCK_DGRAM\) = fd ([0-9]+)$/\1/p' "$T/client.err")
-    ino=$(readlink "/proc/$CLIENT_PID/fd/$fd" | tr -dc 0-9)
+    last_match "$T/client.err" '^\[client\] socket\(AF_UNIX, SOCK_DGRAM\) = fd ([0-9]+)$'
+    fd=$MATCH
+    link=$(readlink "/proc/$CLIENT_PID/fd/$fd")   # socket:[INODE]
+    ino=${link//[!0-9]/}
     client_row=$(unix_row "$ino")
     server_row=$(ss -xaH src "$SOCK")
     note "ss: the server's row (ss -xa src PATH), the client's (ss -xap, found by its inode):"
     note "  $server_row"
     note "  $client_row"
     [[ $client_row == u_dgr*" $name $ino "* ]]
-    [ "$(awk '{print $8}' <<<"$client_row")" = "$(awk '{print $6}' <<<"$server_row")" ]
-    grep -q "^\[server\] recvmsg() = 5 bytes from \"$name\"$" "$T/server.err"
+    read -ra client_field <<<"$client_row"
+    read -ra server_field <<<"$server_row"
+    [ "${client_field[7]}" = "${server_field[5]}" ]   # the client's peer inode is the server's inode
+    has_line "$T/server.err" "^\[server\] recvmsg\(\) = 5 bytes from \"$name\"$"
     exec 5>&-
     wait_exit "$CLIENT_PID"
     [ "$STATUS" -eq 0 ]
@@ -130,9 +136,9 @@ session() {
     hope has_line "$T/server.err" 'cannot reply'
     note_lines "  " < <(grep -E 'bind|getsockname|send' "$T/client.err")
     note_lines "  " < <(grep -E 'recvmsg|sendto' "$T/server.err")
-    grep -q '^\[client\] getsockname() = unnamed$' "$T/client.err"
-    grep -q '^\[server\] recvmsg() = 6 bytes from an unnamed socket: cannot reply$' "$T/server.err"
-    run ! grep -q 'sendto' "$T/server.err"
+    has_line "$T/client.err" '^\[client\] getsockname\(\) = unnamed$'
+    has_line "$T/server.err" '^\[server\] recvmsg\(\) = 6 bytes from an unnamed socket: cannot reply$'
+    not has_line "$T/server.err" 'sendto'
     alive "$CLIENT_PID"
     [ ! -s "$T/client.out" ]
     note "the client is still waiting for its reply, which cannot come; the test kills it"
@@ -146,11 +152,11 @@ session() {
     note_lines "  " < <(grep -E 'send\(\)|recv\(\)' "$T/talk.err")
     note_lines "  " < <(grep -E 'recvmsg\(\)|sendto' "$T/server.err")
     [ "$(count '^\[server\] recvmsg\(\) = ' "$T/server.err")" -eq 3 ]
-    sizes=$(sed -nE 's/^\[server\] recvmsg\(\) = ([0-9]+) bytes.*/\1/p' "$T/server.err" | tr '\n' ' ')
-    [ "$sizes" = "3 0 17 " ]
-    grep -qE '^\[server\] sendto\("@[^"]*"\) = 0 bytes$' "$T/server.err"
+    mapfile -t sizes < <(sed -nE 's/^\[server\] recvmsg\(\) = ([0-9]+) bytes.*/\1/p' "$T/server.err")
+    [ "${sizes[*]}" = "3 0 17" ]
+    has_line "$T/server.err" '^\[server\] sendto\("@[^"]*"\) = 0 bytes$'
     [ "$(count '^\[client\] recv\(\) = ' "$T/talk.err")" -eq 3 ]
-    grep -qE '^\[client\] recv\(\) = 0 bytes$' "$T/talk.err"
+    has_line "$T/talk.err" '^\[client\] recv\(\) = 0 bytes$'
     note "the client printed, newlines shown as |: $(tr '\n' '|' <"$T/talk.out")"
     upcase <"$T/talk.in" | cmp - "$T/talk.out"
 }
@@ -176,15 +182,17 @@ session() {
     exec 5>&-
     wait_exit "$A"
     note_lines "  " < <(grep -E 'recvmsg|sendto' "$T/server.err")
-    name_a=$(sed -nE 's/^\[client\] getsockname\(\) = (".*")$/\1/p' "$T/a.err")
-    name_b=$(sed -nE 's/^\[client\] getsockname\(\) = (".*")$/\1/p' "$T/talk.err")
+    last_match "$T/a.err" '^\[client\] getsockname\(\) = (".*")$'
+    name_a=$MATCH
+    last_match "$T/talk.err" '^\[client\] getsockname\(\) = (".*")$'
+    name_b=$MATCH
     note "client a is $name_a, it printed: $(tr '\n' '|' <"$T/a.out")"
     note "client b is $name_b, it printed: $(tr '\n' '|' <"$T/talk.out")"
     [ "$name_a" != "$name_b" ]
     [ "$(count "sendto\\($name_a\\) = " "$T/server.err")" -eq 2 ]
     [ "$(count "sendto\\($name_b\\) = " "$T/server.err")" -eq 1 ]
-    [ "$(cat "$T/a.out")" = "$(printf 'FROM A\nAGAIN A')" ]
-    [ "$(cat "$T/talk.out")" = "FROM B" ]
+    [ "$(<"$T/a.out")" = $'FROM A\nAGAIN A' ]
+    [ "$(<"$T/talk.out")" = "FROM B" ]
 }
 
 @test "[step 3] a datagram longer than the receiver's buffer is truncated (MSG_TRUNC)" {
@@ -193,10 +201,10 @@ session() {
     [ "$STATUS" -eq 0 ]
     note "server -s 16, client sends 40 bytes:"
     note_lines "  " < <(grep -E 'recvmsg|sendto' "$T/server.err")
-    note "the client prints: $(cat "$T/talk.out")"
-    grep -qE '^\[server\] recvmsg\(\) = 40 bytes from "@[^"]*", buffer holds 16: truncated \(MSG_TRUNC\)$' "$T/server.err"
-    grep -qE '^\[server\] sendto\("@[^"]*"\) = 16 bytes$' "$T/server.err"
-    [ "$(cat "$T/talk.out")" = "ABCDEFGHIJKLMNOP" ]
+    note "the client prints: $(<"$T/talk.out")"
+    has_line "$T/server.err" '^\[server\] recvmsg\(\) = 40 bytes from "@[^"]*", buffer holds 16: truncated \(MSG_TRUNC\)$'
+    has_line "$T/server.err" '^\[server\] sendto\("@[^"]*"\) = 16 bytes$'
+    [ "$(<"$T/talk.out")" = "ABCDEFGHIJKLMNOP" ]
 }
 
 @test "[step 6] a stopped server's full queue holds the sender back: 1000 datagrams, none lost, in order" {
@@ -209,7 +217,7 @@ session() {
     WATCH=$PID
     hope has_line "$T/client.err" "server's queue is full: waiting"
     before=$(sed -n "/queue is full/q; /^\[client\] send() = /p" "$T/client.err" | wc -l)
-    note "net.unix.max_dgram_qlen = $(cat /proc/sys/net/unix/max_dgram_qlen); server stopped"
+    note "net.unix.max_dgram_qlen = $(</proc/sys/net/unix/max_dgram_qlen); server stopped"
     note "the client sent $before datagrams, then: $(grep -m 1 'queue is full' "$T/client.err")"
     note "ss -xa src $SOCK (for a datagram socket Recv-Q is the size of the first datagram queued):"
     note "  $(ss -xaH src "$SOCK")"
@@ -227,7 +235,8 @@ session() {
     [ "$received" -eq 1000 ]
     [ "$replies" -eq 1000 ]
     upcase <"$T/client.in" | cmp - "$T/client.out"
-    note "the client's output is the 1000 lines upper-cased, in order: $(head -n 1 "$T/client.out") ... $(tail -n 1 "$T/client.out")"
+    mapfile -t out <"$T/client.out"
+    note "the client's output is the 1000 lines upper-cased, in order: ${out[0]} ... ${out[-1]}"
 }
 
 @test "[step 4] a sender that is gone costs its reply only" {
@@ -244,11 +253,11 @@ session() {
     hope has_line "$T/server.err" 'sendto\(.*\) = -1'
     note "client killed before the server ran; the server then says:"
     note_lines "  " < <(grep -E 'recvmsg|sendto' "$T/server.err")
-    grep -qE '^\[server\] sendto\("@[^"]*"\) = -1: Connection refused$' "$T/server.err"
+    has_line "$T/server.err" '^\[server\] sendto\("@[^"]*"\) = -1: Connection refused$'
     alive "$SERVER_PID"
     talk 'next\n'
     [ "$STATUS" -eq 0 ]
-    [ "$(cat "$T/talk.out")" = "NEXT" ]
+    [ "$(<"$T/talk.out")" = "NEXT" ]
 }
 
 @test "the lab's maximum: a 65536-byte datagram goes through whole; a longer line is refused" {
@@ -260,9 +269,10 @@ session() {
     note_lines "  " < <(grep -E 'recvmsg|sendto' "$T/server.err")
     { head -c 65537 /dev/zero | tr '\0' 'x'; echo; } >"$T/talk.in"
     talk -
-    note "a 65537-byte line: exit $STATUS: $(tail -n 1 "$T/talk.err")"
+    mapfile -t err <"$T/talk.err"
+    note "a 65537-byte line: exit $STATUS: ${err[-1]}"
     [ "$STATUS" -eq 1 ]
-    [ "$(tail -n 1 "$T/talk.err")" = "client: line 1 is longer than 65536 bytes, the largest datagram of this lab" ]
+    [ "${err[-1]}" = "client: line 1 is longer than 65536 bytes, the largest datagram of this lab" ]
 }
 
 @test "[step 2] a stale socket file is replaced" {
@@ -274,9 +284,9 @@ session() {
     rm "$T/server.out"
     start_server "$SOCK"
     note_lines "  " < <(grep -E 'bind|connect|unlink' "$T/server.err")
-    grep -q 'connect("'"$SOCK"'") = -1: Connection refused: stale socket file' "$T/server.err"
+    has_line "$T/server.err" "connect\(\"$SOCK\"\) = -1: Connection refused: stale socket file"
     talk 'fresh\n'
-    [ "$(cat "$T/talk.out")" = "FRESH" ]
+    [ "$(<"$T/talk.out")" = "FRESH" ]
 }
 
 @test "[step 2] a path in use is refused: a live server's (it keeps serving), a regular file (left untouched)" {
@@ -288,14 +298,14 @@ session() {
     [ -S "$SOCK" ]
     talk 'still here\n'
     [ "$STATUS" -eq 0 ]
-    [ "$(cat "$T/talk.out")" = "STILL HERE" ]
+    [ "$(<"$T/talk.out")" = "STILL HERE" ]
 
     echo "precious data" >"$T/file"
     run "$LAB/server" "$T/file"
     note "server on a regular file: exit $status: ${lines[-1]}"
     [ "$status" -eq 1 ]
     [[ ${lines[-1]} == *"not a socket"* ]]
-    [ "$(cat "$T/file")" = "precious data" ]
+    [ "$(<"$T/file")" = "precious data" ]
 }
 
 @test "[step 6] a client with no server exits 1 with the reason" {
@@ -324,13 +334,15 @@ session() {
         [ "$status" -eq 2 ]
     done
     [ ! -e "$SOCK" ]
-    long=$T/$(printf 'x%.0s' {1..120})
+    printf -v long '%120s' ''
+    long=$T/${long// /x}
     # (LeakSanitizer cannot run under ptrace: off here, for make SANITIZE=1)
     ASAN_OPTIONS=detect_leaks=0 run strace -f -e trace=socket -o "$T/trace" "$LAB/server" "$long"
     note "server <${#long}-byte path>: exit $status: ${lines[0]}"
     [ "$status" -eq 2 ]
     [[ ${lines[0]} == *"sun_path holds at most 107" ]]
-    run ! grep -q 'socket(' "$T/trace"
+    not has_line "$T/trace" 'socket\('
+
     run "$LAB/client" "$long"
     [ "$status" -eq 2 ]
 }
