@@ -42,14 +42,17 @@ udp_row() {
 
 # drained PORT: the socket bound to PORT has nothing queued (Recv-Q 0).
 drained() {
-    [ "$(udp_row "$1" | awk '{print $2}')" = 0 ]
+    local field
+    read -ra field < <(udp_row "$1")
+    [ "${field[1]}" = 0 ]   # State Recv-Q ...
 }
 
 # free_port: sets FREE to a UDP port nobody serves: one a server just had.
 free_port() {
     spawn probe "$LAB/server" 0
     wait_until has_line "$T/probe.out" 'receiving on' || return 1
-    FREE=$(sed -nE 's/.*:([0-9]+)$/\1/p' "$T/probe.out")
+    read -r FREE <"$T/probe.out"
+    FREE=${FREE##*:}
     kill -TERM "$PID"
     wait_gone "$PID"
 }
@@ -64,7 +67,7 @@ have_ipv6_loopback() {
     spawn server strace -qq -o "$T/trace" -e trace=%network "$LAB/server" 0
     TRACER=$PID
     wait_until ready_or_dead "$TRACER"
-    READY=$(head -n 1 "$T/server.out")
+    read -r READY <"$T/server.out"
     PORT=${READY##*:}
     SERVER_PID=$(pgrep -P "$TRACER")
     echo "$SERVER_PID" >>"$T/pids"    # teardown stops the server too
@@ -73,15 +76,15 @@ have_ipv6_loopback() {
     note "  $row"
     [[ $row == UNCONN*"127.0.0.1:$PORT "* ]]
     talk 'no handshake\n' 127.0.0.1 "$PORT"
-    [ "$(cat "$T/out")" = "NO HANDSHAKE" ]
+    [ "$(<"$T/out")" = "NO HANDSHAKE" ]
     kill -TERM "$SERVER_PID"
     wait_exit "$TRACER"
     calls=$(sed -nE 's/^([a-z0-9_]+)\(.*/\1/p' "$T/trace" | uniq | tr '\n' ' ')
     note "the server's network calls (strace): $calls"
     run ! grep -qE '^(listen|accept|accept4|connect)\(' "$T/trace"
-    grep -q '^bind(' "$T/trace"
-    grep -q '^recvmsg(' "$T/trace"
-    grep -q '^sendto(' "$T/trace"
+    has_line "$T/trace" '^bind\('
+    has_line "$T/trace" '^recvmsg\('
+    has_line "$T/trace" '^sendto\('
 }
 
 @test "[step 3] boundaries are kept: 3 lines are 3 datagrams, and 3 recvmsg() of their sizes" {
@@ -89,9 +92,9 @@ have_ipv6_loopback() {
     talk 'a\nbb bb\nccc ccc ccc\n' 127.0.0.1 "$PORT"
     [ "$STATUS" -eq 0 ]
     note_lines "  " < <(grep 'recvmsg()' "$T/server.err")
-    sizes=$(sed -nE 's/^\[server\] recvmsg\(\) = ([0-9]+) bytes.*/\1/p' "$T/server.err" | tr '\n' ' ')
-    [ "$sizes" = "1 5 11 " ]
-    [ "$(cat "$T/out")" = "$(printf 'A\nBB BB\nCCC CCC CCC')" ]
+    mapfile -t sizes < <(sed -nE 's/^\[server\] recvmsg\(\) = ([0-9]+) bytes.*/\1/p' "$T/server.err")
+    [ "${sizes[*]}" = "1 5 11" ]
+    [ "$(<"$T/out")" = $'A\nBB BB\nCCC CCC CCC' ]
 }
 
 @test "[step 4] an empty line is an empty datagram, answered: not an end of file" {
@@ -100,8 +103,8 @@ have_ipv6_loopback() {
     [ "$STATUS" -eq 0 ]
     printf 'A\n\nB\n' | cmp - "$T/out"
     note_lines "  " < <(grep -h '= 0 bytes' "$T/server.err" "$T/client.err")
-    grep -q '^\[server\] recvmsg() = 0 bytes from 127.0.0.1:' "$T/server.err"
-    grep -q '^\[client\] recvfrom() = 0 bytes from' "$T/client.err"
+    has_line "$T/server.err" '^\[server\] recvmsg\(\) = 0 bytes from 127\.0\.0\.1:'
+    has_line "$T/client.err" '^\[client\] recvfrom\(\) = 0 bytes from'
     note "output, bytes: $(od -An -c "$T/out" | tr -s ' ')"
 }
 
@@ -111,7 +114,7 @@ have_ipv6_loopback() {
     timeout "$WAIT_LIMIT" "$LAB/client" 127.0.0.1 "$PORT" <"$T/line" >"$T/out" 2>"$T/client.err"
     { upcase <"$T/line"; echo; } | cmp - "$T/out"
     note_lines "  " < <(grep -h '65507' "$T/server.err" "$T/client.err")
-    grep -q 'recvmsg() = 65507 bytes from' "$T/server.err"
+    has_line "$T/server.err" 'recvmsg\(\) = 65507 bytes from'
     printf x >>"$T/line"
     run "$LAB/client" 127.0.0.1 "$PORT" <"$T/line"
     note "65508 bytes: exit $status: ${lines[-1]}"
@@ -123,9 +126,9 @@ have_ipv6_loopback() {
     serve -s 4
     talk 'truncated\n' 127.0.0.1 "$PORT"
     note_lines "  " < <(grep 'recvmsg()' "$T/server.err")
-    grep -q 'recvmsg() = 9 bytes from 127.0.0.1:[0-9]*, buffer holds 4: truncated (MSG_TRUNC)' "$T/server.err"
-    note "the reply: $(cat "$T/out")"
-    [ "$(cat "$T/out")" = "TRUN" ]
+    has_line "$T/server.err" 'recvmsg\(\) = 9 bytes from 127\.0\.0\.1:[0-9]*, buffer holds 4: truncated \(MSG_TRUNC\)'
+    note "the reply: $(<"$T/out")"
+    [ "$(<"$T/out")" = "TRUN" ]
 }
 
 @test "[step 5] connected UDP: ICMP port unreachable comes back as ECONNREFUSED; unconnected, only a timeout" {
@@ -134,17 +137,19 @@ have_ipv6_loopback() {
     note "client -c, no server at port $FREE: exit $STATUS"
     note_lines "  " <"$T/client.err"
     [ "$STATUS" -eq 1 ]
-    grep -q '^\[client\] connect(127.0.0.1:'"$FREE"') = 0' "$T/client.err"
-    grep -q '^\[client\] recvfrom() = -1: Connection refused' "$T/client.err"
-    [ "$(tail -n 1 "$T/client.err")" = "client: recvfrom 127.0.0.1:$FREE: Connection refused" ]
+    has_line "$T/client.err" "^\[client\] connect\(127\.0\.0\.1:$FREE\) = 0"
+    has_line "$T/client.err" '^\[client\] recvfrom\(\) = -1: Connection refused'
+    mapfile -t err <"$T/client.err"
+    [ "${err[-1]}" = "client: recvfrom 127.0.0.1:$FREE: Connection refused" ]
 
     talk 'anyone?\n' -t 200 127.0.0.1 "$FREE"
     note "client (unconnected) -t 200: exit $STATUS"
     note_lines "  " <"$T/client.err"
     [ "$STATUS" -eq 1 ]
-    run ! grep -q 'refused' "$T/client.err"
-    grep -q '^\[client\] poll() = 0: no reply in 200 ms' "$T/client.err"
-    [ "$(tail -n 1 "$T/client.err")" = "client: 1 of 1 replies missing after 200 ms: lost, or no server at 127.0.0.1:$FREE" ]
+    not has_line "$T/client.err" 'refused'
+    has_line "$T/client.err" '^\[client\] poll\(\) = 0: no reply in 200 ms'
+    mapfile -t err <"$T/client.err"
+    [ "${err[-1]}" = "client: 1 of 1 replies missing after 200 ms: lost, or no server at 127.0.0.1:$FREE" ]
 }
 
 @test "[step 5] connect() on a UDP socket sends nothing: ss shows the client ESTAB with a peer, the server got no packet" {
@@ -154,23 +159,24 @@ have_ipv6_loopback() {
     spawn client "$LAB/client" -c 127.0.0.1 "$PORT"
     CLIENT_PID=$PID
     wait_until has_line "$T/client.err" '^\[client\] connect\('
-    note "$(grep 'connect(' "$T/client.err")"
+    last_match "$T/client.err" 'connect\('
+    note "$LINE"
     note "ss -uan '( sport = :$PORT or dport = :$PORT )':"
     ss -uanH "( sport = :$PORT or dport = :$PORT )" | note_lines "  "
     [[ $(udp_row "$PORT") == UNCONN* ]]
     [[ $(ss -uanH "dport = :$PORT") == ESTAB*" 127.0.0.1:$PORT"* ]]
     note "recvmsg() in the server's narration so far: $(grep -c 'recvmsg' "$T/server.err") times"
-    run ! grep -q 'recvmsg' "$T/server.err"
+    not has_line "$T/server.err" 'recvmsg'
     echo "now" >&5
     exec 5>&-
     wait_exit "$CLIENT_PID"
     [ "$STATUS" -eq 0 ]
-    [ "$(cat "$T/client.out")" = "NOW" ]
+    [ "$(<"$T/client.out")" = "NOW" ]
 }
 
 @test "[step 6] UDP loses: 1000 datagrams at a stopped server with a small SO_RCVBUF; ss -uam counts the drops" {
     serve -r 4096
-    grep 'SO_RCVBUF' "$T/server.err" | note_lines "  "
+    note_lines "  " < <(grep 'SO_RCVBUF' "$T/server.err")
     kill -STOP "$SERVER_PID"
     wait_until stopped "$SERVER_PID"
     seq 1000 >"$T/burst"
@@ -179,11 +185,11 @@ have_ipv6_loopback() {
     mem=$(udp_row "$PORT" m)
     note "the client sent $sent datagrams without waiting; the server is stopped. ss -uanm:"
     note_lines "  " <<<"$mem"
-    drops=$(sed -nE 's/.*skmem:\(.*,d([0-9]+)\).*/\1/p' <<<"$mem")
+    [[ $mem =~ skmem:\(.*,d([0-9]+)\) ]] && drops=${BASH_REMATCH[1]}
     kill -CONT "$SERVER_PID"
     wait_until drained "$PORT"                # the server has read its queue
     talk 'last\n' -t 5000 127.0.0.1 "$PORT"   # answered after all the others
-    [ "$(cat "$T/out")" = "LAST" ]
+    [ "$(<"$T/out")" = "LAST" ]
     received=$(($(grep -c '^\[server\] recvmsg()' "$T/server.err") - 1))
     note "sent $sent, received by the server $received, dropped by the kernel (d) $drops"
     [ "$sent" -eq 1000 ]
@@ -224,7 +230,7 @@ have_ipv6_loopback() {
     [ "$status" -eq 1 ]
     [ "${lines[-1]}" = "server: bind 127.0.0.1:$PORT: Address already in use" ]
     talk 'still here\n' 127.0.0.1 "$PORT"
-    [ "$(cat "$T/out")" = "STILL HERE" ]
+    [ "$(<"$T/out")" = "STILL HERE" ]
 }
 
 @test "[step 1] IPv6: server -b ::1 0 receives on [::1]:PORT; client ::1 PORT gets its reply" {
@@ -234,10 +240,10 @@ have_ipv6_loopback() {
     [[ $READY =~ ^receiving\ on\ \[::1\]:[0-9]+$ ]]
     note "ss -uan: $(udp_row "$PORT")"
     talk 'six\n' ::1 "$PORT"
-    [ "$(cat "$T/out")" = "SIX" ]
+    [ "$(<"$T/out")" = "SIX" ]
     note_lines "  " < <(grep -E 'socket|recvmsg' "$T/server.err")
-    grep -q '^\[server\] socket(AF_INET6, SOCK_DGRAM) = fd' "$T/server.err"
-    grep -q '^\[server\] recvmsg() = 3 bytes from \[::1\]:' "$T/server.err"
+    has_line "$T/server.err" '^\[server\] socket\(AF_INET6, SOCK_DGRAM\) = fd'
+    has_line "$T/server.err" '^\[server\] recvmsg\(\) = 3 bytes from \[::1\]:'
 }
 
 @test "[step 6] client localhost PORT works" {
@@ -246,7 +252,7 @@ have_ipv6_loopback() {
     note "localhost is: $(getent ahosts localhost | awk '$2 == "DGRAM" {print $1}' | tr '\n' ' ')"
     note_lines "  " <"$T/client.err"
     [ "$STATUS" -eq 0 ]
-    [ "$(cat "$T/out")" = "LOCAL" ]
+    [ "$(<"$T/out")" = "LOCAL" ]
 }
 
 @test "[step 5] a name with two addresses, ::1 then 127.0.0.1: each is tried until one answers" {
@@ -261,18 +267,18 @@ have_ipv6_loopback() {
     talk 'connected\n' -c localhost "$PORT"
     note "client -c localhost $PORT: exit $STATUS"
     note_lines "  " <"$T/client.err"
-    [ "$(cat "$T/out")" = "CONNECTED" ]
-    grep -q "connect(\[::1\]:$PORT) = 0" "$T/client.err"
-    grep -q 'recvfrom() = -1: Connection refused' "$T/client.err"
-    grep -q "connect(127.0.0.1:$PORT) = 0" "$T/client.err"
+    [ "$(<"$T/out")" = "CONNECTED" ]
+    has_line "$T/client.err" "connect\(\[::1\]:$PORT\) = 0"
+    has_line "$T/client.err" 'recvfrom\(\) = -1: Connection refused'
+    has_line "$T/client.err" "connect\(127\.0\.0\.1:$PORT\) = 0"
 
     talk 'unconnected\n' -t 400 localhost "$PORT"
     note "client -t 400 localhost $PORT: exit $STATUS"
     note_lines "  " <"$T/client.err"
-    [ "$(cat "$T/out")" = "UNCONNECTED" ]
-    grep -q "sendto(\[::1\]:$PORT) = 11 bytes" "$T/client.err"
-    grep -q 'poll() = 0: no reply in 400 ms' "$T/client.err"
-    grep -q "sendto(127.0.0.1:$PORT) = 11 bytes" "$T/client.err"
+    [ "$(<"$T/out")" = "UNCONNECTED" ]
+    has_line "$T/client.err" "sendto\(\[::1\]:$PORT\) = 11 bytes"
+    has_line "$T/client.err" 'poll\(\) = 0: no reply in 400 ms'
+    has_line "$T/client.err" "sendto\(127\.0\.0\.1:$PORT\) = 11 bytes"
 }
 
 @test "with no PORT the server takes the documented default, 127.0.0.1:5006 (in a network namespace of its own)" {
