@@ -75,3 +75,27 @@ lesson() {
     [ "$(grep -c 'not found' <<<"$output")" -eq 1 ]   # and nothing else is wrong
     note "backlog=16 -> 5 in lab 01's narration: $(grep -m1 'not found' <<<"$output")"
 }
+
+@test "every relative link in the documents leads to a file; each lesson links the notes, each note the labs" {
+    local doc link target bad=() n=0
+    cd "$ROOT"
+    for doc in README.md labs/*/README.md notes/*.md; do
+        # [text](target), not http(s) or mailto, without its #anchor.
+        while IFS= read -r link; do
+            link=${link#*](} link=${link%)} link=${link%%#*}
+            [ -n "$link" ] || continue
+            n=$((n + 1))
+            target=${doc%/*}/$link
+            [ "$doc" != README.md ] || target=$link
+            [ -e "$target" ] || bad+=("$doc -> $link")
+        done < <(grep -oE '\]\([^)# ]*(#[^) ]*)?\)' "$doc" | grep -vE '\]\((https?|mailto):')
+    done
+    [ "${#bad[@]}" -eq 0 ] || { printf 'broken link: %s\n' "${bad[@]}" >&2; false; }
+    for doc in labs/*/README.md; do
+        grep -q '](\.\./\.\./notes/' "$doc" || { echo "$doc links no note" >&2; false; }
+    done
+    for doc in notes/*.md; do
+        grep -q '](\.\./labs/' "$doc" || { echo "$doc links no lab" >&2; false; }
+    done
+    note "$n relative links, each to a file that exists"
+}
