@@ -39,6 +39,9 @@ lesson() {
 @test "lab 02's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 02-socketpair; }
 @test "lab 03's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 03-unix-dgram; }
 @test "lab 04's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 04-seqpacket; }
+@test "lab 05's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 05-tcp; }
+@test "lab 06's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 06-udp; }
+@test "lab 07's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 07-tcp-close; }
 
 @test "notes/sockets-are-files.md works as written" { doc notes/sockets-are-files.md; }
 @test "notes/domains-and-types.md works as written" { doc notes/domains-and-types.md; }

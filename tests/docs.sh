@@ -50,6 +50,9 @@ fi
 # --- inside the sandbox -----------------------------------------------------
 W=$2 doc=$3
 mount --bind "$W/tmp" /tmp || exit 1
+# /run too: `ip netns add` (lab 07) keeps its names in /run/netns, which
+# must be this session's own, and writable when not root.
+mount -t tmpfs tmpfs /run || exit 1
 ip link set lo up || exit 1
 course=$W/course state=$W/state
 cd "$course" || exit 1
@@ -69,7 +72,7 @@ exec {pause_fd}<> <(:)
 # its exit status is appended to $state/tN.status. env resets SIGINT and
 # SIGQUIT, which a shell leaves ignored in a background job, so that a
 # Ctrl-C (SIGINT) ends a command as it does in a real terminal.
-declare -A term_pid term_fd
+declare -A term_pid term_fd term_sent term_mark
 term() {
     local n=$1 fd
     [ -n "${term_pid[$n]:-}" ] && return 0
@@ -133,8 +136,15 @@ run_block() {
     for ((i = 1; i <= $#; i++)); do
         cmd=${!i}
         echo "  [terminal $n] \$ $cmd"
+        # As at a real prompt, a command runs once the one before it has
+        # ended (a step-mode program that finishes by itself, say).
+        if ! wait_for "$n" "${term_sent[$n]:-0}"; then
+            fail "terminal $n: the command before '$cmd' still runs after ${WAIT_LIMIT}s (ctrl-c $n first?)"
+            return
+        fi
         done_before=$(lines "$state/t$n.status")
         printf '%s\n' "$cmd" >&"${term_fd[$n]}"
+        term_sent[$n]=$((${term_sent[$n]:-0} + 1))
         if [ "$i" -eq $# ] && [ -n "$until" ]; then
             local deadline=$((SECONDS + WAIT_LIMIT))
             until tail -c +"$((start + 1))" "$state/t$n.out" | grep -qF -- "$until"; do
@@ -178,17 +188,21 @@ ctrl_c() {
 }
 
 # wait_text N TEXT: wait until terminal N has printed TEXT (what a reader
-# does by looking at that terminal before typing on).
+# does: look at that terminal, then type on); only output printed after
+# the last wait on that terminal counts, so the same line can be waited
+# for again, later.
 wait_text() {
     local n=$1 text=$2 deadline=$((SECONDS + WAIT_LIMIT))
     echo "  [terminal $n] (wait for \"$text\")"
-    until grep -qF -- "$text" "$state/t$n.out" 2>/dev/null; do
+    [ -n "${term_pid[$n]:-}" ] || { fail "wait $n: no terminal $n"; return; }
+    until tail -c +"$((${term_mark[$n]:-0} + 1))" "$state/t$n.out" | grep -qF -- "$text"; do
         if [ "$SECONDS" -gt "$deadline" ]; then
             fail "terminal $n did not print '$text' within ${WAIT_LIMIT}s"
             return
         fi
         pause 0.01
     done
+    term_mark[$n]=$(wc -c <"$state/t$n.out")
 }
 
 # check_lines KIND PATTERNS OUTPUT: each line of PATTERNS matches a line of
@@ -354,7 +368,7 @@ done
 # Narration shown anywhere in the document appeared in this run.
 if [ -s "$narr" ]; then
     nnarr=$(lines "$narr")
-    cat "$state"/t*.out >"$state/all.out" 2>/dev/null
+    for ((n = 1; n <= ${#term_pid[@]}; n++)); do cat "$state/t$n.out"; done >"$state/all.out" 2>/dev/null
     check_lines narration "$narr" "$state/all.out" || fail "narration shown in $doc did not appear in the run"
 fi
 
