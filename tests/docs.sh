@@ -96,11 +96,11 @@ term() {
     term_fd[$n]=$fd
 }
 
-# lines FILE: how many lines FILE has.
+# lines FILE: how many lines FILE has, in LINES (no subshell: it is polled).
 lines() {
-    local n=0 _
-    while IFS= read -r _; do n=$((n + 1)); done <"$1"
-    echo "$n"
+    local _
+    LINES=0
+    while IFS= read -r _; do LINES=$((LINES + 1)); done <"$1"
 }
 
 descendants() {
@@ -114,7 +114,7 @@ descendants() {
 # wait_for N COUNT: wait until terminal N has finished COUNT commands.
 wait_for() {
     local deadline=$((SECONDS + WAIT_LIMIT))
-    until [ "$(lines "$state/t$1.status")" -ge "$2" ]; do
+    until lines "$state/t$1.status" && [ "$LINES" -ge "$2" ]; do
         [ "$SECONDS" -le "$deadline" ] || return 1
         pause 0.01
     done
@@ -142,13 +142,14 @@ run_block() {
             fail "terminal $n: the command before '$cmd' still runs after ${WAIT_LIMIT}s (ctrl-c $n first?)"
             return
         fi
-        done_before=$(lines "$state/t$n.status")
+        lines "$state/t$n.status"
+        done_before=$LINES
         printf '%s\n' "$cmd" >&"${term_fd[$n]}"
         term_sent[$n]=$((${term_sent[$n]:-0} + 1))
         if [ "$i" -eq $# ] && [ -n "$until" ]; then
             local deadline=$((SECONDS + WAIT_LIMIT))
             until tail -c +"$((start + 1))" "$state/t$n.out" | grep -qF -- "$until"; do
-                if [ "$(lines "$state/t$n.status")" -gt "$done_before" ]; then
+                if lines "$state/t$n.status" && [ "$LINES" -gt "$done_before" ]; then
                     fail "terminal $n: '$cmd' ended (exit $(last_status "$n")) before printing '$until'"
                     return
                 fi
@@ -180,7 +181,8 @@ ctrl_c() {
     local n=$1 pids done_before
     echo "  [terminal $n] Ctrl-C"
     [ -n "${term_pid[$n]:-}" ] || { fail "ctrl-c $n: no terminal $n"; return; }
-    done_before=$(lines "$state/t$n.status")
+    lines "$state/t$n.status"
+    done_before=$LINES
     mapfile -t pids < <(descendants "${term_pid[$n]}")
     [ "${#pids[@]}" -gt 0 ] || { fail "ctrl-c $n: terminal $n runs nothing"; return; }
     kill -INT "${pids[@]}" 2>/dev/null
@@ -325,7 +327,7 @@ while IFS= read -r line || [ -n "$line" ]; do
         done
         if [ -n "$tested" ]; then
             for c in "${cmds[@]}"; do
-                c=$(sed -E 's/[[:space:]]+#.*$//' <<<"$c")
+                [[ $c =~ ^(.*[^[:space:]])[[:space:]]+#.*$ ]] && c=${BASH_REMATCH[1]}
                 grep -qF -- "$c" "$course/$tested" ||
                     fail "line $block_line: '$c' is said to be tested in $tested, which does not contain it"
                 echo "  (tested in $tested) \$ $c"
@@ -367,7 +369,8 @@ done
 
 # Narration shown anywhere in the document appeared in this run.
 if [ -s "$narr" ]; then
-    nnarr=$(lines "$narr")
+    lines "$narr"
+    nnarr=$LINES
     for ((n = 1; n <= ${#term_pid[@]}; n++)); do cat "$state/t$n.out"; done >"$state/all.out" 2>/dev/null
     check_lines narration "$narr" "$state/all.out" || fail "narration shown in $doc did not appear in the run"
 fi
