@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# Documentation is code: every document runs as written (tests/docs.sh).
+# Documentation is code: every document runs as written (tests/docs.sh):
+# README.md and the notes here, the lessons in docs-lessons.bats.
 # Each command in a ```sh block is typed into a terminal of a sandbox whose
 # labs are solved; the narration a document shows must appear in that run,
 # and each ```strace excerpt in the output of the command before it. How to
@@ -10,38 +11,10 @@ BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
 
 setup() {
     load lib
-}
-
-# doc FILE: run FILE's session; the test fails with the run's own account.
-doc() {
-    run "$ROOT/tests/docs.sh" "$1"
-    [ "$status" -ne 3 ] || skip "${lines[-1]}"
-    if [ "$status" -ne 0 ]; then
-        printf '%s\n' "$output" >&2
-        return 1
-    fi
-    note "${lines[-1]}"
-}
-
-# lesson NN-topic: a lab's README runs as written, and shows what the
-# issue asks of every lesson: commands, the programs' narration, and an
-# strace excerpt of their socket calls.
-lesson() {
-    doc "labs/$1/README.md"
-    [[ ${lines[-1]} =~ :\ ([0-9]+)\ commands.*\;\ ([0-9]+)\ narration\ lines\ and\ ([0-9]+)\ strace ]]
-    [ "${BASH_REMATCH[1]}" -gt 0 ] || { echo "no command is run" >&2; return 1; }
-    [ "${BASH_REMATCH[2]}" -gt 0 ] || { echo "no narration is shown" >&2; return 1; }
-    [ "${BASH_REMATCH[3]}" -gt 0 ] || { echo "no strace excerpt is shown" >&2; return 1; }
+    load docs
 }
 
 @test "README.md works as written" { doc README.md; }
-@test "lab 01's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 01-unix-stream; }
-@test "lab 02's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 02-socketpair; }
-@test "lab 03's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 03-unix-dgram; }
-@test "lab 04's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 04-seqpacket; }
-@test "lab 05's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 05-tcp; }
-@test "lab 06's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 06-udp; }
-@test "lab 07's lesson works as written: its commands run, its narration and strace excerpts are real" { lesson 07-tcp-close; }
 
 @test "notes/sockets-are-files.md works as written" { doc notes/sockets-are-files.md; }
 @test "notes/domains-and-types.md works as written" { doc notes/domains-and-types.md; }
