@@ -117,6 +117,7 @@ open_session() {
 
 @test "[step 5] 16 MiB of random bytes round-trip intact, upper-cased" {
     start_server "$SOCK"
+    BIG=1   # lab_teardown removes the 16 MiB files at once
     head -c 16777216 /dev/urandom >"$T/in"
     "$LAB/client" "$SOCK" <"$T/in" >"$T/out" 2>"$T/client.err"
     upcase <"$T/in" | cmp - "$T/out"
@@ -230,6 +231,7 @@ open_session() {
 
 @test "[step 5] a server killed mid-transfer: the client exits 1 with the reason, not killed by SIGPIPE" {
     start_server "$SOCK"
+    BIG=1   # lab_teardown removes the 16 MiB files at once
     head -c 16777216 /dev/zero >"$T/client.in"
     # The client's stdout is a FIFO nobody reads yet: the transfer stalls.
     mkfifo "$T/client.out"
@@ -258,6 +260,7 @@ open_session() {
 
 @test "[step 4] a client killed mid-transfer costs that client only" {
     start_server "$SOCK"
+    BIG=1   # lab_teardown removes the 16 MiB files at once
     head -c 16777216 /dev/zero >"$T/client.in"
     # The client's stdout is a FIFO nobody reads: the transfer stalls.
     mkfifo "$T/client.out"
@@ -343,6 +346,7 @@ queued_on() {
 
 @test "[step 4] SIGSTOP and SIGCONT, again and again during a 16 MiB transfer, break nothing" {
     start_server "$SOCK"
+    BIG=1   # lab_teardown removes the 16 MiB files at once
     head -c 16777216 /dev/urandom >"$T/client.in"
     spawn client "$LAB/client" "$SOCK"
     CLIENT_PID=$PID

@@ -168,6 +168,7 @@ session() {
 
 @test "[step 7] a byte stream: 16 MiB of random bytes round-trip intact; reads do not match writes" {
     server
+    BIG=1   # lab_teardown removes the 16 MiB files at once
     head -c 16777216 /dev/urandom >"$T/in"
     "$LAB/client" 127.0.0.1 "$P" <"$T/in" >"$T/out" 2>"$T/client.err"
     upcase <"$T/in" | cmp - "$T/out"
@@ -313,6 +314,7 @@ session() {
     # The client's stdout is a FIFO nobody reads: the transfer stalls.
     mkfifo "$T/client.out"
     exec 6<>"$T/client.out"
+    BIG=1   # lab_teardown removes the 16 MiB files at once
     head -c 16777216 /dev/zero >"$T/client.in"
     spawn client "$LAB/client" 127.0.0.1 "$P"
     wait_until has_line "$T/server.err" '\[server\] write\(\) = [0-9]+ bytes'
