@@ -28,6 +28,21 @@ open_session() {
     SERVER_FD=$MATCH
 }
 
+# stalled_transfer: a server, and a client sending it 16 MiB whose standard
+# output is a FIFO nobody reads yet (we hold it open on fd 6): the transfer
+# stalls once the buffers are full. Returns once the server has written a
+# reply; sets CLIENT_PID.
+stalled_transfer() {
+    start_server "$SOCK"
+    BIG=1   # lab_teardown removes the 16 MiB files at once
+    head -c 16777216 /dev/zero >"$T/client.in"
+    mkfifo "$T/client.out"
+    exec 6<>"$T/client.out"
+    spawn client "$LAB/client" "$SOCK"
+    CLIENT_PID=$PID
+    wait_until has_line "$T/server.err" '\[server\] write\(\) = [0-9]+ bytes'
+}
+
 @test "[step 2] bind() creates a socket file (type s, mode srwx------); it is removed on exit" {
     [ ! -e "$SOCK" ]
     start_server "$SOCK"
@@ -230,15 +245,7 @@ open_session() {
 }
 
 @test "[step 5] a server killed mid-transfer: the client exits 1 with the reason, not killed by SIGPIPE" {
-    start_server "$SOCK"
-    BIG=1   # lab_teardown removes the 16 MiB files at once
-    head -c 16777216 /dev/zero >"$T/client.in"
-    # The client's stdout is a FIFO nobody reads yet: the transfer stalls.
-    mkfifo "$T/client.out"
-    exec 6<>"$T/client.out"
-    spawn client "$LAB/client" "$SOCK"
-    CLIENT_PID=$PID
-    wait_until has_line "$T/server.err" '\[server\] write\(\) = [0-9]+ bytes'
+    stalled_transfer
     kill -KILL "$SERVER_PID"
     ln -s "$T/client.out" "$T/drain.in"
     spawn drain cat                   # now read what the client has for stdout
@@ -259,15 +266,8 @@ open_session() {
 }
 
 @test "[step 4] a client killed mid-transfer costs that client only" {
-    start_server "$SOCK"
-    BIG=1   # lab_teardown removes the 16 MiB files at once
-    head -c 16777216 /dev/zero >"$T/client.in"
-    # The client's stdout is a FIFO nobody reads: the transfer stalls.
-    mkfifo "$T/client.out"
-    exec 6<>"$T/client.out"
-    spawn client "$LAB/client" "$SOCK"
-    wait_until has_line "$T/server.err" '\[server\] write\(\) = [0-9]+ bytes'
-    kill -KILL "$PID"
+    stalled_transfer
+    kill -KILL "$CLIENT_PID"
     wait_until has_line "$T/server.err" 'close\(fd [0-9]+\)'
     note "killed after $(grep -c 'read() = [0-9]* bytes' "$T/server.err") server reads; the server saw: $(grep -m 1 -E '= -1|= 0: peer' "$T/server.err")"
     alive "$SERVER_PID"
