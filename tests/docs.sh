@@ -111,6 +111,11 @@ descendants() {
     done
 }
 
+# printed N FROM TEXT: terminal N has printed TEXT after its first FROM bytes.
+printed() {
+    tail -c +"$(($2 + 1))" "$state/t$1.out" | grep -qF -- "$3"
+}
+
 # wait_for N COUNT: wait until terminal N has finished COUNT commands.
 wait_for() {
     local deadline=$((SECONDS + WAIT_LIMIT))
@@ -148,7 +153,7 @@ run_block() {
         term_sent[$n]=$((${term_sent[$n]:-0} + 1))
         if [ "$i" -eq $# ] && [ -n "$until" ]; then
             local deadline=$((SECONDS + WAIT_LIMIT))
-            until tail -c +"$((start + 1))" "$state/t$n.out" | grep -qF -- "$until"; do
+            until printed "$n" "$start" "$until"; do
                 if lines "$state/t$n.status" && [ "$LINES" -gt "$done_before" ]; then
                     fail "terminal $n: '$cmd' ended (exit $(last_status "$n")) before printing '$until'"
                     return
@@ -197,7 +202,7 @@ wait_text() {
     local n=$1 text=$2 deadline=$((SECONDS + WAIT_LIMIT))
     echo "  [terminal $n] (wait for \"$text\")"
     [ -n "${term_pid[$n]:-}" ] || { fail "wait $n: no terminal $n"; return; }
-    until tail -c +"$((${term_mark[$n]:-0} + 1))" "$state/t$n.out" | grep -qF -- "$text"; do
+    until printed "$n" "${term_mark[$n]:-0}" "$text"; do
         if [ "$SECONDS" -gt "$deadline" ]; then
             fail "terminal $n did not print '$text' within ${WAIT_LIMIT}s"
             return
