@@ -100,11 +100,11 @@ term() {
     term_fd[$n]=$fd
 }
 
-# lines FILE: how many lines FILE has, in LINES (no subshell: it is polled).
+# lines FILE: how many lines FILE has, in NLINES (no subshell: it is polled).
 lines() {
     local _
-    LINES=0
-    while IFS= read -r _; do LINES=$((LINES + 1)); done <"$1"
+    NLINES=0
+    while IFS= read -r _; do NLINES=$((NLINES + 1)); done <"$1"
 }
 
 descendants() {
@@ -123,7 +123,7 @@ printed() {
 # wait_for N COUNT: wait until terminal N has finished COUNT commands.
 wait_for() {
     local deadline=$((SECONDS + WAIT_LIMIT))
-    until lines "$state/t$1.status" && [ "$LINES" -ge "$2" ]; do
+    until lines "$state/t$1.status" && [ "$NLINES" -ge "$2" ]; do
         [ "$SECONDS" -le "$deadline" ] || return 1
         pause 0.01
     done
@@ -152,13 +152,13 @@ run_block() {
             return
         fi
         lines "$state/t$n.status"
-        done_before=$LINES
+        done_before=$NLINES
         printf '%s\n' "$cmd" >&"${term_fd[$n]}"
         term_sent[$n]=$((${term_sent[$n]:-0} + 1))
         if [ "$i" -eq $# ] && [ -n "$until" ]; then
             local deadline=$((SECONDS + WAIT_LIMIT))
             until printed "$n" "$start" "$until"; do
-                if lines "$state/t$n.status" && [ "$LINES" -gt "$done_before" ]; then
+                if lines "$state/t$n.status" && [ "$NLINES" -gt "$done_before" ]; then
                     fail "terminal $n: '$cmd' ended (exit $(last_status "$n")) before printing '$until'"
                     return
                 fi
@@ -191,7 +191,7 @@ ctrl_c() {
     echo "  [terminal $n] Ctrl-C"
     [ -n "${term_pid[$n]:-}" ] || { fail "ctrl-c $n: no terminal $n"; return; }
     lines "$state/t$n.status"
-    done_before=$LINES
+    done_before=$NLINES
     mapfile -t pids < <(descendants "${term_pid[$n]}")
     [ "${#pids[@]}" -gt 0 ] || { fail "ctrl-c $n: terminal $n runs nothing"; return; }
     kill -INT "${pids[@]}" 2>/dev/null
@@ -379,7 +379,7 @@ done
 # Narration shown anywhere in the document appeared in this run.
 if [ -s "$narr" ]; then
     lines "$narr"
-    nnarr=$LINES
+    nnarr=$NLINES
     for ((n = 1; n <= ${#term_pid[@]}; n++)); do cat "$state/t$n.out"; done >"$state/all.out" 2>/dev/null
     check_lines narration "$narr" "$state/all.out" || fail "narration shown in $doc did not appear in the run"
 fi
