@@ -185,14 +185,9 @@ last_match() {
     return 1
 }
 
-# proc_state PID: the process's state letter from /proc/PID/stat (R, S,
-# T when stopped, Z when a zombie); fails when there is no such process.
-proc_state() {
-    read_state "$1" && echo "$STATE"
-}
-
-# read_state PID: proc_state's letter into STATE, with no subshell (the
-# polls below run it again and again).
+# read_state PID: the process's state letter from /proc/PID/stat (R, S,
+# T when stopped, Z when a zombie) into STATE, with no subshell (the polls
+# below run it again and again); fails when there is no such process.
 read_state() {
     local stat
     STATE=
