@@ -63,8 +63,11 @@ fail() {
     failed=1
 }
 
-pause() { read -r -t "$1" -u "$pause_fd" || true; }
-exec {pause_fd}<> <(:)
+# The harness's bounded poll, wait_until (WAIT_LIMIT above), from the copy
+# (this script's own directory may be hidden under the new /tmp). Its pause
+# must not look for bats' FIFO, which is outside the sandbox.
+unset BATS_SUITE_TMPDIR
+. "$course/tests/lib.bash" || exit 1
 
 # A terminal: bash reading one command a line from $state/tN.cmd, each run
 # with stdin from /dev/null, output appended to $state/tN.out, no other
@@ -120,13 +123,20 @@ printed() {
     tail -c +"$(($2 + 1))" "$state/t$1.out" | grep -qF -- "$3"
 }
 
+# finished N COUNT: terminal N has finished COUNT commands.
+finished() {
+    lines "$state/t$1.status" && [ "$NLINES" -ge "$2" ]
+}
+
+# printed_or_ended N FROM TEXT COUNT: TEXT is printed (see printed), or
+# terminal N has finished COUNT commands (the one meant to print it ended).
+printed_or_ended() {
+    printed "$1" "$2" "$3" || finished "$1" "$4"
+}
+
 # wait_for N COUNT: wait until terminal N has finished COUNT commands.
 wait_for() {
-    local deadline=$((SECONDS + WAIT_LIMIT))
-    until lines "$state/t$1.status" && [ "$NLINES" -ge "$2" ]; do
-        [ "$SECONDS" -le "$deadline" ] || return 1
-        pause 0.01
-    done
+    wait_until finished "$1" "$2" 2>/dev/null
 }
 
 # last_status N: the exit status of terminal N's last command.
@@ -156,18 +166,14 @@ run_block() {
         printf '%s\n' "$cmd" >&"${term_fd[$n]}"
         term_sent[$n]=$((${term_sent[$n]:-0} + 1))
         if [ "$i" -eq $# ] && [ -n "$until" ]; then
-            local deadline=$((SECONDS + WAIT_LIMIT))
-            until printed "$n" "$start" "$until"; do
-                if lines "$state/t$n.status" && [ "$NLINES" -gt "$done_before" ]; then
-                    fail "terminal $n: '$cmd' ended (exit $(last_status "$n")) before printing '$until'"
-                    return
-                fi
-                if [ "$SECONDS" -gt "$deadline" ]; then
-                    fail "terminal $n: '$cmd' did not print '$until' within ${WAIT_LIMIT}s"
-                    return
-                fi
-                pause 0.01
-            done
+            if ! wait_until printed_or_ended "$n" "$start" "$until" "$((done_before + 1))" 2>/dev/null; then
+                fail "terminal $n: '$cmd' did not print '$until' within ${WAIT_LIMIT}s"
+                return
+            fi
+            if ! printed "$n" "$start" "$until"; then
+                fail "terminal $n: '$cmd' ended (exit $(last_status "$n")) before printing '$until'"
+                return
+            fi
             continue
         fi
         if ! wait_for "$n" "$((done_before + 1))"; then
@@ -203,16 +209,13 @@ ctrl_c() {
 # the last wait on that terminal counts, so the same line can be waited
 # for again, later.
 wait_text() {
-    local n=$1 text=$2 deadline=$((SECONDS + WAIT_LIMIT))
+    local n=$1 text=$2
     echo "  [terminal $n] (wait for \"$text\")"
     [ -n "${term_pid[$n]:-}" ] || { fail "wait $n: no terminal $n"; return; }
-    until printed "$n" "${term_mark[$n]:-0}" "$text"; do
-        if [ "$SECONDS" -gt "$deadline" ]; then
-            fail "terminal $n did not print '$text' within ${WAIT_LIMIT}s"
-            return
-        fi
-        pause 0.01
-    done
+    if ! wait_until printed "$n" "${term_mark[$n]:-0}" "$text" 2>/dev/null; then
+        fail "terminal $n did not print '$text' within ${WAIT_LIMIT}s"
+        return
+    fi
     term_mark[$n]=$(wc -c <"$state/t$n.out")
 }
 
