@@ -21,7 +21,7 @@
 #define DEFAULT_HOST "127.0.0.1"   /* the server's bind address: loopback only */
 #define DEFAULT_PORT "5007"        /* the server's port when none is given */
 #define BUF_SIZE 65536             /* bytes moved per read() */
-#define REQUEST_MAX (16 * 1024 * 1024)   /* the longest request the server keeps */
+#define REQUEST_MAX ((size_t)16 * 1024 * 1024)   /* the longest request the server keeps */
 #define ADDR_STRLEN 64             /* "[1234:...:ffff]:65535" fits */
 
 /* "server" or "client": prefixes narration and error messages. */

@@ -95,7 +95,7 @@ int main(int argc, char *argv[])
 /* One client: the whole request, the reply, our FIN, close. */
 static void serve(struct args *a, int cfd)
 {
-    static char req[REQUEST_MAX];
+    static char req[REQUEST_MAX + 1];   /* one more: to know one is too long */
     size_t len = 0;
     ssize_t n = -1;
 
@@ -117,8 +117,8 @@ static void serve(struct args *a, int cfd)
         len += (size_t)n;
         if (a->active)
             break;
-        if (len == sizeof req) {
-            say("the request exceeds %d bytes: dropped", REQUEST_MAX);
+        if (len > REQUEST_MAX) {
+            say("the request exceeds %zu bytes: dropped", REQUEST_MAX);
             goto done;
         }
     }
