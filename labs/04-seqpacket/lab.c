@@ -133,3 +133,17 @@ int peer_closed(int fd)
             fail("poll");
     return (p.revents & (POLLRDHUP | POLLHUP)) != 0;
 }
+
+int write_all(int fd, const char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, buf, n);
+        if (w == -1 && errno == EINTR)
+            continue;
+        if (w == -1)
+            return -1;
+        buf += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}

@@ -110,8 +110,7 @@ int main(int argc, char *argv[])
                     say("recv() = %zd bytes", n);
                 received++;
                 reply[n] = '\n';
-                if (fwrite(reply, 1, (size_t)n + 1, stdout) != (size_t)n + 1 ||
-                    fflush(stdout) == EOF)
+                if (write_all(1, reply, (size_t)n + 1) == -1)
                     fail("write stdout");
             }
         }

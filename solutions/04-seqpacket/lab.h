@@ -52,4 +52,9 @@ void upcase(char *buf, size_t n);
  * message, then the peer closed) the protocol must rule out: see server.c. */
 int peer_closed(int fd);
 
+/* write() until all n bytes are out: a write may take fewer bytes than
+ * asked, or fail with EINTR before any; both mean "go on". 0, or -1 with
+ * errno set. */
+int write_all(int fd, const char *buf, size_t n);
+
 #endif
