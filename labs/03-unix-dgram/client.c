@@ -103,11 +103,19 @@ int main(int argc, char *argv[])
             { .fd = fd, .events = POLLIN | (ready ? POLLOUT : 0) },
         };
         /* A line ready and no EAGAIN yet: just look (timeout 0), then try
-         * send(); after EAGAIN, wait for POLLOUT. */
-        if (poll(p, 2, ready && !waiting ? 0 : -1) == -1) {
+         * send(); after EAGAIN, wait for POLLOUT. Replies due: wait, but
+         * look every PROBE_MS whether the server is still there. */
+        int timeout = ready && !waiting ? 0 : received < sent ? PROBE_MS : -1;
+        int r = poll(p, 2, timeout);
+        if (r == -1) {
             if (errno == EINTR)
                 continue;
             fail("poll");
+        }
+        if (r == 0 && timeout > 0) {
+            say("poll() = 0: no reply in %d ms", PROBE_MS);
+            if (!server_is_there(&addr))
+                failx("the server is gone: %ld of %ld replies missing", sent - received, sent);
         }
         if (p[0].revents) {   /* more input: first move the unsent part to the front */
             memmove(in, in + start, have - start);

@@ -15,6 +15,8 @@
 
 #define DEFAULT_PATH "/tmp/lab03.sock"   /* used when no PATH is given */
 #define MAX_MSG 65536                    /* the lab's largest datagram, in bytes */
+#define PROBE_MS 1000                    /* replies due and none for this long: */
+                                         /* is the server still there? */
 
 /* "server" or "client": prefixes narration and error messages. */
 extern const char *prog;
@@ -61,5 +63,11 @@ void upcase(char *buf, size_t n);
  * asked (a partial write) or be interrupted by a signal (EINTR). Returns 0,
  * or -1 with errno set. */
 int write_all(int fd, const char *buf, size_t n);
+
+/* Is a socket bound at addr? connect(2) a new datagram socket to it and
+ * close it: 0 (ECONNREFUSED: the file is there, nobody is bound to it;
+ * ENOENT: no file) or 1. A client needs to ask: its own socket has no
+ * connection that the server's death could end, and nothing tells it. */
+int server_is_there(const struct sockaddr_un *addr);
 
 #endif
