@@ -29,6 +29,7 @@ int main(int argc, char *argv[])
     struct sockaddr_un addr;
     static char out[CHUNK], in[BUF_SIZE];
     size_t pending = 0, off = 0;   /* bytes of out[] not yet sent */
+    unsigned long long sent = 0, echoed = 0;   /* bytes, for the check at the end */
     int stdin_done = 0, fd = -1, connected = -1;
 
     parse_args(argc, argv, usage, &addr, NULL);
@@ -88,6 +89,7 @@ int main(int argc, char *argv[])
                     say("write() = %zd bytes", w);
                 off += (size_t)w;
                 pending -= (size_t)w;
+                sent += (unsigned long long)w;
             }
         }
         if (p[1].revents & (POLLIN | POLLERR | POLLHUP)) {
@@ -100,6 +102,7 @@ int main(int argc, char *argv[])
             }
             if (n > 0) {
                 say("read() = %zd bytes", n);
+                echoed += (unsigned long long)n;
                 if (write_all(1, in, (size_t)n) == -1)
                     fail("write stdout");
             }
@@ -107,6 +110,9 @@ int main(int argc, char *argv[])
     }
     if (!stdin_done || pending)
         failx("the server closed the connection before all input was sent");
+    if (echoed != sent)   /* an echo: as many bytes come back as went out */
+        failx("the server closed the connection early: %llu bytes sent, %llu echoed",
+              sent, echoed);
     (void)close(fd);   /* all replies are in: nothing to lose */
     return 0;
 }

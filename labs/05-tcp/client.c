@@ -31,6 +31,7 @@ int main(int argc, char *argv[])
     struct addrinfo hints, *res = NULL;
     static char out[CHUNK], in[BUF_SIZE];
     size_t pending = 0, off = 0;   /* bytes of out[] not yet sent */
+    unsigned long long sent = 0, echoed = 0;   /* bytes, for the check at the end */
     int stdin_done = 0, fd = -1, rc = -1;
     int gai = EAI_SYSTEM;   /* getaddrinfo's result; EAI_SYSTEM: see errno */
     char name[ADDR_STRLEN] = "";
@@ -126,6 +127,7 @@ int main(int argc, char *argv[])
                     say("write() = %zd bytes", w);
                 off += (size_t)w;
                 pending -= (size_t)w;
+                sent += (unsigned long long)w;
             }
         }
         if (p[1].revents & (POLLIN | POLLERR | POLLHUP)) {
@@ -138,6 +140,7 @@ int main(int argc, char *argv[])
             }
             if (n > 0) {
                 say("read() = %zd bytes", n);
+                echoed += (unsigned long long)n;
                 if (write_all(1, in, (size_t)n) == -1)
                     fail("write stdout");
             }
@@ -145,6 +148,9 @@ int main(int argc, char *argv[])
     }
     if (!stdin_done || pending)
         failx("the server closed the connection before all input was sent");
+    if (echoed != sent)   /* an echo: as many bytes come back as went out */
+        failx("the server closed the connection early: %llu bytes sent, %llu echoed",
+              sent, echoed);
     (void)close(fd);   /* all replies are in: nothing to lose */
     return 0;
 }

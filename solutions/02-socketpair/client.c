@@ -32,6 +32,7 @@ int main(int argc, char *argv[])
     prog = "client";
     static char out[BUF_SIZE], in[BUF_SIZE];
     size_t pending = 0, off = 0;   /* bytes of out[] not yet sent */
+    unsigned long long sent = 0, echoed = 0;   /* bytes, for the check at the end */
     int stdin_done = 0, fd = -1, rc = -1, type = 0;
     socklen_t len = sizeof type;
     struct sockaddr_un peer;
@@ -113,6 +114,7 @@ int main(int argc, char *argv[])
                     say("write() = %zd bytes", w);
                 off += (size_t)w;
                 pending -= (size_t)w;
+                sent += (unsigned long long)w;
             }
         }
         if (p[1].revents & (POLLIN | POLLERR | POLLHUP)) {
@@ -125,6 +127,7 @@ int main(int argc, char *argv[])
             }
             if (r > 0) {
                 say("read() = %zd bytes", r);
+                echoed += (unsigned long long)r;
                 if (write_all(1, in, (size_t)r) == -1)
                     fail("write stdout");
             }
@@ -132,6 +135,9 @@ int main(int argc, char *argv[])
     }
     if (!stdin_done || pending)
         failx("the server closed the connection before all input was sent");
+    if (echoed != sent)   /* an echo: as many bytes come back as went out */
+        failx("the server closed the connection early: %llu bytes sent, %llu echoed",
+              sent, echoed);
     (void)close(fd);   /* all replies are in: nothing to lose */
     return 0;
 }
