@@ -270,22 +270,6 @@ rows_are_peers() {
     note "16 MiB: $(grep -c '^\[server\] read() = [0-9]* bytes' "$T/server.err") server reads, output identical to tr a-z A-Z"
 }
 
-@test "EINTR is retried: with read() and poll() failing with EINTR every other call (strace -e inject), 1 MiB round-trips intact" {
-    command -v strace >/dev/null || skip "needs strace"
-    head -c 1048576 /dev/urandom >"$T/in"
-    cd "$LAB"
-    # -f: the child, and the client it becomes, are traced too.
-    # (LeakSanitizer cannot run under ptrace: off here, for make SANITIZE=1)
-    # From the 10th call on: the dynamic loader's own read()s come first,
-    # and do not retry (more of them with make SANITIZE=1).
-    ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$T/trace" -e trace=read,poll \
-        -e inject=read,poll:error=EINTR:when=10+2 ./server <"$T/in" >"$T/out" 2>"$T/err"
-    upcase <"$T/in" | cmp - "$T/out"
-    injected=$(count INJECTED "$T/trace")
-    note "EINTR injected $injected times into the server and its client; exit 0, the output is intact"
-    [ "$injected" -ge 2 ]   # how many depends on how reads split the stream
-}
-
 @test "usage: client needs FD, an open socket (else exit 2); -h and --help exit 0" {
     run "$LAB/client"
     note "client:           exit $status: ${lines[0]}"

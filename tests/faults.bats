@@ -1,0 +1,341 @@
+#!/usr/bin/env bats
+# Faults, lab by lab: every program of every lab in the middle of a
+# transfer, when the other end is killed, when it is stopped and continued
+# again and again, and when its blocking calls fail with EINTR. Each case
+# ends with the program doing what the contract says: the server reports a
+# lost client and serves the next; a client reports a lost server and
+# exits 1 with one error line; a transfer that was only interrupted comes
+# out intact.
+
+bats_require_minimum_version 1.5.0
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
+
+setup() {
+    load lib
+}
+
+teardown() {
+    exec 5>&- 6>&-
+    lab_teardown
+}
+
+# in_lab LAB: LAB (its directory), T, and how to reach its server: for a
+# path lab the socket $T/s, for a port lab port 0 (TO is set by serve).
+in_lab() {
+    lab_setup "$1"
+    NAME=$1
+    case $1 in
+        0[134]-*) SERVER_ARGS=("$T/s") ;;
+        0[567]-*) SERVER_ARGS=(0) ;;
+        *) SERVER_ARGS=() ;;
+    esac
+}
+
+# serve: start the lab's server; TO is what its client needs to reach it.
+# Lab 02 has no server to reach: its server runs the client itself (see
+# session).
+serve() {
+    start_server "${SERVER_ARGS[@]}"
+    case $NAME in
+        0[134]-*) TO=("$T/s") ;;
+        0[567]-*) TO=(127.0.0.1 "${READY##*:}") ;;
+    esac
+}
+
+# session: a server and a client exchanging $T/client.in (lab 02: the
+# server's standard input, which its child, the client, inherits). Sets
+# SERVER_PID and CLIENT_PID; the client's output goes to $T/client.out
+# (lab 02: $T/server.out) and its narration to $T/client.err (lab 02:
+# $T/server.err, where the server's is too).
+session() {
+    if [ "$NAME" = 02-socketpair ]; then
+        mv "$T/client.in" "$T/server.in"
+        [ -p "$T/client.out" ] && mv "$T/client.out" "$T/server.out"
+        cd "$LAB"
+        spawn server ./server
+        SERVER_PID=$PID
+        wait_until has_line "$T/server.err" '^\[server\] fork\(\) = [0-9]+'
+        last_match "$T/server.err" '^\[server\] fork\(\) = ([0-9]+)'
+        CLIENT_PID=$MATCH
+        echo "$CLIENT_PID" >>"$T/pids"
+        CLIENT_OUT=$T/server.out CLIENT_ERR=$T/server.err
+    else
+        serve
+        spawn client "$LAB/client" "${TO[@]}"
+        CLIENT_PID=$PID
+        CLIENT_OUT=$T/client.out CLIENT_ERR=$T/client.err
+    fi
+}
+
+# input: the lab's sample transfer in $T/client.in. A stream lab gets
+# SIZE (default 16 MiB) random bytes; a message lab N lines (default
+# 2000) of 1000 random letters.
+input() {
+    case $NAME in
+        0[346]-*)
+            tr -dc 'a-z' </dev/urandom | head -c "$((${N:-2000} * 1000))" |
+                fold -w 1000 >"$T/client.in"
+            echo >>"$T/client.in" ;;   # (fold ends the last line with no newline)
+        *) head -c "${SIZE:-16777216}" /dev/urandom >"$T/client.in" ;;
+    esac
+}
+
+# stalled: a session whose client's standard output is a FIFO that we
+# hold open (fd 6) and do not read: once the buffers are full, the
+# transfer stands still in the middle. Returns when the server is
+# replying (lab 07 replies once the whole request is in).
+stalled() {
+    BIG=1   # lab_teardown removes the 16 MiB files at once
+    input
+    mkfifo "$T/client.out"
+    exec 6<>"$T/client.out"
+    session
+    local replying='^\[server\] (write|send|sendto)\(.*\) = [0-9]+ bytes'
+    [ "$NAME" = 07-tcp-close ] && replying='^\[server\] read\(\) = 0'
+    wait_until has_line "$SERVER_ERR" "$replying"
+}
+
+# queued: a message lab's server, stopped, with N=5 messages of a client
+# in its queue: the client has sent them all and waits for the replies.
+# (Lab 06's client sends 1 and holds the rest until a first reply shows
+# that a server is there.)
+queued() {
+    N=5 input
+    serve
+    kill -STOP "$SERVER_PID"
+    spawn client "$LAB/client" "${TO[@]}"
+    CLIENT_PID=$PID CLIENT_ERR=$T/client.err
+    QUEUED=5
+    [ "$NAME" = 06-udp ] && QUEUED=1
+    wait_until sent_all
+}
+
+sent_all() {
+    [ "$(count '^\[client\] send(to)?\(.*\) = 1000 bytes' "$T/client.err")" -eq "$QUEUED" ]
+}
+
+# a_client_dies LAB: SIGKILL the client in the middle of a transfer. The
+# server says what it saw and serves the next client (lab 02's server,
+# whose only client it was, reports it and exits 1). In a message lab the
+# server is stopped with the client's messages in its queue, and sees what
+# happened when it replies (UDP: it cannot, and serves on).
+a_client_dies() {
+    in_lab "$1"
+    SERVER_ERR=$T/server.err
+    case $NAME in 0[36]-*) queued ;; *) stalled ;; esac
+    kill -KILL "$CLIENT_PID"
+    if [ "$NAME" = 02-socketpair ]; then
+        wait_exit "$SERVER_PID"
+        note "$NAME: the server saw $(grep -m 1 -E '^\[server\] .*(= -1: |= 0: )' "$T/server.err")"
+        note "  exit $STATUS: $(grep '^server: ' "$T/server.err")"
+        [ "$STATUS" -eq 1 ]
+        has_line "$T/server.err" '^server: the client was killed by signal 9'
+        return
+    fi
+    wait_gone "$CLIENT_PID"
+    kill -CONT "$SERVER_PID"
+    if [ "$NAME" = 06-udp ]; then
+        wait_until has_line "$T/server.err" '^\[server\] sendto\('
+        note "$NAME: the server replied to a closed port and saw no error (UDP has no connection to lose)"
+    else
+        wait_until has_line "$T/server.err" '^\[server\] .*(= -1: |= 0: peer closed)'
+        note "$NAME: the server saw $(grep -m 1 -E '^\[server\] .*(= -1: |= 0: peer closed)' "$T/server.err")"
+    fi
+    alive "$SERVER_PID"
+    run --separate-stderr "$LAB/client" "${TO[@]}" <<<"next"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "NEXT" ]
+}
+
+# a_server_dies LAB: SIGKILL the server in the middle of a transfer. The
+# client reports the reset, the early end, or the missing replies, in one
+# error line, and exits 1, killed by no signal (SIGPIPE). In a message
+# lab the server is stopped with the client's messages in its queue: the
+# client has sent all and waits for replies that will never come. In lab
+# 07 it is stopped with the client's request unread: killed, it resets the
+# connection (a FIN in the middle of the reply would look like its end:
+# there the reply is whatever comes before the FIN).
+a_server_dies() {
+    in_lab "$1"
+    SERVER_ERR=$T/server.err
+    case $NAME in
+        0[36]-*) queued ;;
+        07-*)
+            input
+            serve
+            kill -STOP "$SERVER_PID"
+            spawn client "$LAB/client" "${TO[@]}"
+            CLIENT_PID=$PID CLIENT_ERR=$T/client.err
+            wait_until has_line "$T/client.err" '^\[client\] write\(\) = '
+            ;;
+        *) stalled ;;
+    esac
+    kill -KILL "$SERVER_PID"
+    [ -p "$T/client.out" ] && { ln -s "$T/client.out" "$T/drain.in"; spawn drain cat; }
+    [ -p "$T/server.out" ] && { ln -s "$T/server.out" "$T/drain.in"; spawn drain cat; }
+    wait_gone "$CLIENT_PID"
+    last_match "$CLIENT_ERR" '^client: '
+    note "$NAME: server killed; the client: $LINE"
+    if [ "$NAME" != 02-socketpair ]; then   # (lab 02's client is not our child)
+        wait_exit "$CLIENT_PID"
+        note "  exit $STATUS"
+        [ "$STATUS" -eq 1 ]
+    fi
+}
+
+# stop_and_go LAB: while a transfer runs, SIGSTOP and SIGCONT the server
+# and the client again and again, each time the input has moved on; the
+# output is whole and right, the client exits 0.
+stop_and_go() {
+    in_lab "$1"
+    local round pid stops=0 size=1048576 part
+    SIZE=$((8 * size)) N=100 input
+    case $NAME in 0[346]-*) size=$(( $(wc -c <"$T/client.in") / 8 + 1 )) ;; esac
+    mv "$T/client.in" "$T/all"
+    mkfifo "$T/client.in"
+    exec 5<>"$T/client.in"
+    session
+    for ((round = 0; round < 8; round++)); do
+        # The next part of the input, through the FIFO (fd 5): it blocks
+        # until the client has taken in all but a pipe's worth.
+        tail -c "+$((round * size + 1))" "$T/all" | head -c "$size" >&5
+        for pid in "$CLIENT_PID" "$SERVER_PID"; do
+            kill -STOP "$pid"
+            WAIT_LIMIT=2 wait_until stopped "$pid" && stops=$((stops + 1))
+            kill -CONT "$pid"
+        done
+    done
+    exec 5>&-
+    wait_gone "$CLIENT_PID"
+    [ "$stops" -eq 16 ]
+    upcase <"$T/all" | cmp - "$CLIENT_OUT"
+    note "$NAME: $stops stops and continues during the transfer; output intact"
+}
+
+# interrupted LAB: the blocking calls of the data path fail with EINTR,
+# every other call from the 10th on, in both programs: what a signal whose
+# handler was installed without SA_RESTART does to them (strace -e inject
+# makes the call fail without running it). Each program calls again; the
+# transfer comes out intact and the client exits 0.
+interrupted() {
+    command -v strace >/dev/null || skip "needs strace"
+    in_lab "$1"
+    SIZE=1048576 N=50 input   # (50: no UDP datagram lost, slow as strace is)
+    local calls=read,write,poll,recvfrom,sendto,recvmsg,sendmsg,accept,accept4
+    local opts="-e trace=$calls -e inject=$calls:error=EINTR:when=10+2"
+    # (LeakSanitizer cannot run under ptrace: off here, for make SANITIZE=1)
+    export ASAN_OPTIONS=detect_leaks=0
+    if [ "$NAME" = 02-socketpair ]; then
+        cd "$LAB"
+        # -f: the child, and the client it becomes, are traced too.
+        strace -f -qq -o "$T/server.trace" $opts ./server <"$T/client.in" >"$T/client.out" 2>"$T/client.err"
+    else
+        TRACE_DIR=$T STRACE_OPTS=$opts serve
+        strace -f -qq -o "$T/client.trace" $opts "$LAB/client" "${TO[@]}" <"$T/client.in" >"$T/client.out" 2>"$T/client.err"
+    fi
+    upcase <"$T/client.in" | cmp - "$T/client.out"
+    local server=$(count INJECTED "$T/server.trace") client=$(count INJECTED "$T/client.trace")
+    if [ "$NAME" = 02-socketpair ]; then   # one trace for both
+        note "$NAME: EINTR $server times in the server and its child, the client; exit 0, output intact"
+    else
+        note "$NAME: EINTR $server times in the server, $client in the client; exit 0, output intact"
+        [ "$client" -ge 1 ]
+    fi
+    [ "$server" -ge 1 ]
+}
+
+@test "01 unix stream: a client killed mid-transfer; the server reports it and serves the next" { a_client_dies 01-unix-stream; }
+@test "02 socketpair: a client killed mid-transfer; the server reports it and exits 1" { a_client_dies 02-socketpair; }
+@test "03 unix datagram: a client killed mid-transfer; the server reports it and serves the next" { a_client_dies 03-unix-dgram; }
+@test "04 seqpacket: a client killed mid-transfer; the server reports it and serves the next" { a_client_dies 04-seqpacket; }
+@test "05 tcp: a client killed mid-transfer; the server reports it and serves the next" { a_client_dies 05-tcp; }
+@test "06 udp: a client killed mid-transfer; the server serves the next" { a_client_dies 06-udp; }
+@test "07 tcp close: a client killed mid-transfer; the server reports it and serves the next" { a_client_dies 07-tcp-close; }
+
+@test "01 unix stream: a server killed mid-transfer; the client says why and exits 1" { a_server_dies 01-unix-stream; }
+@test "02 socketpair: a server killed mid-transfer; the client says why" { a_server_dies 02-socketpair; }
+@test "03 unix datagram: a server killed with the client's messages unanswered; the client says why and exits 1" { a_server_dies 03-unix-dgram; }
+@test "04 seqpacket: a server killed mid-transfer; the client says why and exits 1" { a_server_dies 04-seqpacket; }
+@test "05 tcp: a server killed mid-transfer; the client says why and exits 1" { a_server_dies 05-tcp; }
+@test "06 udp: a server killed with the client's datagrams unanswered; the client says why and exits 1" { a_server_dies 06-udp; }
+@test "07 tcp close: a server killed mid-transfer; the client says why and exits 1" { a_server_dies 07-tcp-close; }
+
+@test "01 unix stream: SIGSTOP and SIGCONT, again and again during a transfer, break nothing" { stop_and_go 01-unix-stream; }
+@test "02 socketpair: SIGSTOP and SIGCONT, again and again during a transfer, break nothing" { stop_and_go 02-socketpair; }
+@test "03 unix datagram: SIGSTOP and SIGCONT, again and again during a transfer, break nothing" { stop_and_go 03-unix-dgram; }
+@test "04 seqpacket: SIGSTOP and SIGCONT, again and again during a transfer, break nothing" { stop_and_go 04-seqpacket; }
+@test "05 tcp: SIGSTOP and SIGCONT, again and again during a transfer, break nothing" { stop_and_go 05-tcp; }
+@test "06 udp: SIGSTOP and SIGCONT, again and again during a transfer, break nothing" { stop_and_go 06-udp; }
+@test "07 tcp close: SIGSTOP and SIGCONT, again and again during a transfer, break nothing" { stop_and_go 07-tcp-close; }
+
+@test "01 unix stream: calls failing with EINTR are made again; the transfer is intact" { interrupted 01-unix-stream; }
+@test "02 socketpair: calls failing with EINTR are made again; the transfer is intact" { interrupted 02-socketpair; }
+@test "03 unix datagram: calls failing with EINTR are made again; the transfer is intact" { interrupted 03-unix-dgram; }
+@test "04 seqpacket: calls failing with EINTR are made again; the transfer is intact" { interrupted 04-seqpacket; }
+@test "05 tcp: calls failing with EINTR are made again; the transfer is intact" { interrupted 05-tcp; }
+@test "06 udp: calls failing with EINTR are made again; the transfer is intact" { interrupted 06-udp; }
+@test "07 tcp close: calls failing with EINTR are made again; the transfer is intact" { interrupted 07-tcp-close; }
+
+# writes_before_echo: how many write() calls the server makes in a
+# session of one line, up to and with its first echo (on the descriptor
+# that accept() returned, or lab 02's end of the pair): K, for strace's
+# when=K. Counted in a real session, traced (the narration's writes come
+# first, and their number differs from lab to lab).
+writes_before_echo() {
+    local fd line k=0
+    if [ "$NAME" = 02-socketpair ]; then
+        cd "$LAB"
+        strace -qq -o "$T/count.trace" -e trace=write ./server <"$T/client.in" >/dev/null 2>"$T/count.err"
+        last_match "$T/count.err" '^\[server\] socketpair\(.*\) = fds ([0-9]+),'
+    else
+        TRACE_DIR=$T STRACE_OPTS="-e trace=write" serve
+        "$LAB/client" "${TO[@]}" <"$T/client.in" >/dev/null 2>&1
+        kill -TERM "$SERVER_PID"
+        wait_exit "$SERVER_PID"
+        mv "$T/server.trace" "$T/count.trace"
+        rm "$T"/server.*
+        last_match "$T/count.trace" 'write\(2, "\[server\] accept\(\) = fd ([0-9]+)'
+    fi
+    fd=$MATCH
+    while IFS= read -r line; do
+        line=${line#[0-9]* }   # (strace -f starts each line with the pid)
+        [[ $line == "write("* ]] || continue
+        k=$((k + 1))
+        [[ $line == "write($fd, "* ]] && break
+    done <"$T/count.trace"
+    K=$k
+}
+
+# dies_before_echo LAB: the server reads the client's line and is killed
+# as it is about to echo it (strace -e inject=write:signal=SIGKILL). With
+# nothing unread, its end closes as in an orderly close: the client reads
+# an end of file, as after a whole reply. Only counting tells: the client
+# sent more bytes than came back, says so, and exits 1.
+dies_before_echo() {
+    command -v strace >/dev/null || skip "needs strace"
+    in_lab "$1"
+    printf 'hello\n' >"$T/client.in"
+    export ASAN_OPTIONS=detect_leaks=0   # (LeakSanitizer cannot run under ptrace)
+    writes_before_echo
+    local kill="-e trace=write -e inject=write:signal=SIGKILL:when=$K"
+    if [ "$NAME" = 02-socketpair ]; then
+        # Its client is its child: the error line is in the shared narration.
+        status=0
+        strace -qq -o "$T/server.trace" $kill ./server <"$T/client.in" >"$T/client.out" 2>"$T/client.err" || status=$?
+        note "$NAME: the server killed at its write() number $K: exit $status"
+        [ "$status" -eq 137 ]
+        wait_until has_line "$T/client.err" '^client: '
+    else
+        TRACE_DIR=$T STRACE_OPTS=$kill serve
+        run -1 --separate-stderr "$LAB/client" "${TO[@]}" <"$T/client.in"
+        printf '%s\n' "$stderr" >"$T/client.err"
+    fi
+    last_match "$T/client.err" '^client: '
+    note "$NAME: the client, after: $(grep -E '^\[client\] read\(\) = 0' "$T/client.err")"
+    note "  $LINE"
+    [[ $LINE == "client: the server closed the connection early: 6 bytes sent, 0 echoed" ]]
+}
+
+@test "01 unix stream: a server killed before it echoes what it read; the client counts, says so and exits 1" { dies_before_echo 01-unix-stream; }
+@test "02 socketpair: a server killed before it echoes what it read; the client counts and says so" { dies_before_echo 02-socketpair; }
+@test "05 tcp: a server killed before it echoes what it read; the client counts, says so and exits 1" { dies_before_echo 05-tcp; }
