@@ -176,6 +176,7 @@ a_server_dies() {
     wait_gone "$CLIENT_PID"
     last_match "$CLIENT_ERR" '^client: '
     note "$NAME: server killed; the client: $LINE"
+    [ "$(count '^client: ' "$CLIENT_ERR")" -eq 1 ]   # one error line
     if [ "$NAME" != 02-socketpair ]; then   # (lab 02's client is not our child)
         wait_exit "$CLIENT_PID"
         note "  exit $STATUS"
@@ -188,7 +189,7 @@ a_server_dies() {
 # output is whole and right, the client exits 0.
 stop_and_go() {
     in_lab "$1"
-    local round pid stops=0 size=1048576 part
+    local round pid stops=0 size=1048576
     SIZE=$((8 * size)) N=100 input
     case $NAME in 0[346]-*) size=$(( $(wc -c <"$T/client.in") / 8 + 1 )) ;; esac
     mv "$T/client.in" "$T/all"
@@ -206,7 +207,12 @@ stop_and_go() {
         done
     done
     exec 5>&-
-    wait_gone "$CLIENT_PID"
+    if [ "$NAME" = 02-socketpair ]; then   # its exit status is its child's
+        wait_exit "$SERVER_PID"
+    else
+        wait_exit "$CLIENT_PID"
+    fi
+    [ "$STATUS" -eq 0 ]
     [ "$stops" -eq 16 ]
     upcase <"$T/all" | cmp - "$CLIENT_OUT"
     note "$NAME: $stops stops and continues during the transfer; output intact"
@@ -283,6 +289,7 @@ interrupted() {
 # first, and their number differs from lab to lab).
 writes_before_echo() {
     local fd line k=0
+    K=
     if [ "$NAME" = 02-socketpair ]; then
         cd "$LAB"
         strace -qq -o "$T/count.trace" -e trace=write ./server <"$T/client.in" >/dev/null 2>"$T/count.err"
@@ -298,12 +305,13 @@ writes_before_echo() {
     fi
     fd=$MATCH
     while IFS= read -r line; do
-        line=${line#[0-9]* }   # (strace -f starts each line with the pid)
-        [[ $line == "write("* ]] || continue
+        # (strace -f starts each line with the pid, padded with blanks)
+        [[ $line =~ ^([0-9]+\ +)?write\(([0-9]+), ]] || continue
         k=$((k + 1))
-        [[ $line == "write($fd, "* ]] && break
+        [ "${BASH_REMATCH[2]}" = "$fd" ] && { K=$k; return; }
     done <"$T/count.trace"
-    K=$k
+    echo "no write() on fd $fd in the server's trace" >&2
+    return 1
 }
 
 # dies_before_echo LAB: the server reads the client's line and is killed
