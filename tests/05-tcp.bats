@@ -173,7 +173,7 @@ session() {
     "$LAB/client" 127.0.0.1 "$P" <"$T/in" >"$T/out" 2>"$T/client.err"
     upcase <"$T/in" | cmp - "$T/out"
     mapfile -t writes < <(sed -nE 's/^\[client\] write\(\) = ([0-9]+) bytes.*/\1/p' "$T/client.err")
-    mapfile -t reads < <(sed -nE 's/^\[server\] read\(\) = ([0-9]+) bytes/\1/p' "$T/server.err")
+    mapfile -t reads < <(sed -nE 's/^\[server\] read\(\) = ([0-9]+) bytes.*/\1/p' "$T/server.err")
     note "client: ${#writes[@]} write() calls: ${writes[*]:0:8}..."
     note "server: ${#reads[@]} read() calls:  ${reads[*]:0:8}..."
     note "output identical to tr a-z A-Z of the input"

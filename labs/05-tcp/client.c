@@ -122,9 +122,10 @@ int main(int argc, char *argv[])
                 fail("write");
             if (w > 0) {
                 if ((size_t)w < pending)
-                    say("write() = %zd bytes (partial: %zu asked)", w, pending);
+                    say("write() = %zd bytes (partial: %zu asked)  state=%s", w, pending,
+                        tcp_state(fd));
                 else
-                    say("write() = %zd bytes", w);
+                    say("write() = %zd bytes  state=%s", w, tcp_state(fd));
                 off += (size_t)w;
                 pending -= (size_t)w;
                 sent += (unsigned long long)w;
@@ -139,7 +140,7 @@ int main(int argc, char *argv[])
                 break;
             }
             if (n > 0) {
-                say("read() = %zd bytes", n);
+                say("read() = %zd bytes  state=%s", n, tcp_state(fd));
                 echoed += (unsigned long long)n;
                 if (write_all(1, in, (size_t)n) == -1)
                     fail("write stdout");

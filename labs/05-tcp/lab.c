@@ -221,19 +221,21 @@ void echo_client(int cfd)
         if (n == -1 && errno == EINTR)
             continue;
         if (n == -1) {
-            say("read() = -1: %s", strerror(errno));   /* a reset: ECONNRESET */
+            /* a reset: ECONNRESET */
+            say("read() = -1: %s  state=%s", strerror(errno), tcp_state(cfd));
             return;
         }
         if (n == 0) {
             say("read() = 0: peer closed  state=%s", tcp_state(cfd));
             return;
         }
-        say("read() = %zd bytes", n);
+        say("read() = %zd bytes  state=%s", n, tcp_state(cfd));
         upcase(buf, (size_t)n);
         if (write_all(cfd, buf, (size_t)n) == -1) {
-            say("write() = -1: %s", strerror(errno));   /* EPIPE, ECONNRESET */
+            /* EPIPE, ECONNRESET */
+            say("write() = -1: %s  state=%s", strerror(errno), tcp_state(cfd));
             return;
         }
-        say("write() = %zd bytes", n);
+        say("write() = %zd bytes  state=%s", n, tcp_state(cfd));
     }
 }
