@@ -271,7 +271,7 @@ netns_setup() {
 # a second, starts full: one 92-byte datagram (to the discard port, where
 # nobody listens) spends it, and a 66-byte segment then waits a minute.
 gate_shut() {
-    "${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000 &&
+    "${NSX[@]}" tc qdisc replace dev lo root tbf rate 8bit burst 100 limit 10000 &&
         "${NSX[@]}" bash -c 'printf "%50s" x >/dev/udp/127.0.0.1/9'
 }
 
@@ -325,7 +325,7 @@ syn_sent() {
 # TIME-WAIT on the other). So a queue holds the two FINs: tc's token bucket
 # filter on the loopback of a private namespace, its bucket spent; then
 # netfilter drops what the ends answer, which holds both in CLOSING.
-@test "[step 3] the whole diagram, all ten states in one table: a handshake held by netfilter, a simultaneous close (FIN-WAIT-1 -> CLOSING -> TIME-WAIT) held by tc and netfilter, then an orderly close" {
+@test "[step 3] the whole diagram, all ten states in one table: a handshake held by tc, a simultaneous close (FIN-WAIT-1 -> CLOSING -> TIME-WAIT) held by tc and netfilter, then an orderly close" {
     netns_setup
     printf 'hello\n' >"$T/client.in"
     # Connection A. The server, -a, answers the first read and sends its
@@ -334,22 +334,25 @@ syn_sent() {
     [ "/proc/$SERVER_PID/exe" -ef "$LAB/server" ]
     header
     listen_row
-    # The handshake, held: netfilter drops the server's SYN-ACK as it
-    # leaves. The client's SYN got in, so the server holds the connection
-    # half-open (SYN-RECV); the client, with no answer, stays in SYN-SENT.
-    "${NSX[@]}" nft add chain inet lab07 out '{ type filter hook output priority 0; }'
-    "${NSX[@]}" nft add rule inet lab07 out tcp sport "$P" tcp flags '& (syn | ack) == syn | ack' counter drop
+    # The handshake, held: lo's queue lets one segment through, the
+    # client's SYN, and holds the next, the server's SYN-ACK (a token
+    # bucket of 100 bytes, refilled at 8 bits a second; each is 74). The
+    # server holds the connection half-open (SYN-RECV); the client, with
+    # no answer, stays in SYN-SENT.
+    "${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000
     mkfifo "$T/client.ctl"
     exec 5<>"$T/client.ctl"
     spawn client "${NSX[@]}" "$LAB/client" -s "$T/client.ctl" 127.0.0.1 "$P"
     wait_until syn_sent
+    wait_until queued 1
     mapfile -t said <"$T/client.err"
-    LINE="[nft] drop the server's SYN-ACK; ${said[-1]}   (connect() not back yet)"
+    LINE="[tc] lo's queue lets 100 bytes through: the SYN; ${said[-1]}   (connect() not back yet)"
     row SYN-SENT SYN-RECV
-    "${NSX[@]}" nft flush chain inet lab07 out
-    wait_until has_line "$T/client.err" 'connect\(.*\) = 0'   # the SYN-ACK is sent again: 1 s, 2 s...
+    note "    tc -s qdisc show dev lo: backlog $QUEUED (the SYN-ACK)"
+    gate_open
+    wait_until has_line "$T/client.err" 'connect\(.*\) = 0'
     last_match "$T/client.err" 'connect\('
-    LINE="[nft] flushed: $LINE"
+    LINE="[tc] lo's queue open: $LINE"
     row ESTAB ESTAB
     wait_until has_line "$T/client.err" 'step: about to shutdown'
     last_match "$T/client.err" 'write\(\) ='   # sets LINE
