@@ -74,17 +74,24 @@ server_gone_or_stuck() {
         # Stuck only once it runs ./client: a child whose exec failed holds
         # both ends too, for the moment until it exits (longer under ASan).
         STUCK="the client holds both ends (the server's end leaked through exec)"
-        [ "/proc/$CHILD/exe" -ef "$LAB/client" ] && [ "$(nsockets "$CHILD")" -ge 2 ]
+        [ "/proc/$CHILD/exe" -ef "$LAB/client" ] && nsockets "$CHILD" && [ "$NSOCK" -ge 2 ]
     else
         STUCK="the child is dead, yet the server holds both ends (-k, or no step 5)"
         has_line "$T/server.err" '^\[server\] (close\(fd [0-9]+\) = |-k: )' &&
-            [ "$(nsockets "$SERVER_PID")" -ge 2 ]
+            nsockets "$SERVER_PID" && [ "$NSOCK" -ge 2 ]
     fi
 }
 
-# nsockets PID: how many socket descriptors PID has.
+# nsockets PID: NSOCK, how many socket descriptors PID has. No fork (the
+# poll above runs it again and again, beside a transfer): stat() through
+# /proc/PID/fd/N finds the socket itself, so test -S says "a socket".
 nsockets() {
-    find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l
+    local fd
+    NSOCK=0
+    for fd in "/proc/$1/fd/"*; do
+        [ -S "$fd" ] && NSOCK=$((NSOCK + 1))
+    done
+    return 0
 }
 
 # pair_rows PID...: the ss -xp rows (no header) of the Unix sockets these
