@@ -1,11 +1,14 @@
 #!/usr/bin/env bats
 # Faults, lab by lab: every program of every lab in the middle of a
 # transfer, when the other end is killed, when it is stopped and continued
-# again and again, and when its blocking calls fail with EINTR. Each case
-# ends with the program doing what the contract says: the server reports a
-# lost client and serves the next; a client reports a lost server and
-# exits 1 with one error line; a transfer that was only interrupted comes
-# out intact.
+# again and again, and when its blocking calls fail with EINTR; the stream
+# labs' servers killed between reading and echoing; and every send of a
+# connection lab failing with EPIPE and SIGPIPE. Each case ends with the
+# program doing what the contract says: the server reports a lost client
+# and serves the next; a client reports a lost server and exits 1 with one
+# error line; a transfer that was only interrupted comes out intact;
+# SIGPIPE kills nobody. strace -e inject makes the rarer faults happen
+# on cue, at a call counted in a session before.
 
 bats_require_minimum_version 1.5.0
 BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
@@ -282,36 +285,50 @@ interrupted() {
 @test "06 udp: calls failing with EINTR are made again; the transfer is intact" { interrupted 06-udp; }
 @test "07 tcp close: calls failing with EINTR are made again; the transfer is intact" { interrupted 07-tcp-close; }
 
-# writes_before_echo: how many write() calls the server makes in a
-# session of one line, up to and with its first echo (on the descriptor
-# that accept() returned, or lab 02's end of the pair): K, for strace's
-# when=K. Counted in a real session, traced (the narration's writes come
-# first, and their number differs from lab to lab).
-writes_before_echo() {
-    local fd line k=0
+# kth FILE CALL FD [PID]: K, the number of CALL calls in the strace output
+# FILE (of PID, with strace -f) up to and with the first on descriptor FD:
+# for strace's inject=CALL:...:when=K, which counts each process's calls
+# of CALL.
+kth() {
+    local line k=0 re="^([0-9]+ +)?$2\\(([0-9]+), "
+    [ -n "${4:-}" ] && re="^($4 +)$2\\(([0-9]+), "
     K=
+    while IFS= read -r line; do
+        [[ $line =~ $re ]] || continue
+        k=$((k + 1))
+        [ "${BASH_REMATCH[2]}" = "$3" ] && { K=$k; return; }
+    done <"$1"
+    echo "no $2() on fd $3${4:+ by pid $4} in $1" >&2
+    return 1
+}
+
+# counted CALL: one session of $T/client.in, the server traced
+# (strace -e trace=CALL) into $T/count.trace, and the client into
+# $T/count.client; lab 02's server with -f, its child the client with it.
+# Sets SFD and CFD, the descriptors of the two ends, and in lab 02 SPID
+# and CPID, the pids of the server and of its child.
+counted() {
     if [ "$NAME" = 02-socketpair ]; then
         cd "$LAB"
-        strace -qq -o "$T/count.trace" -e trace=write ./server <"$T/client.in" >/dev/null 2>"$T/count.err"
-        last_match "$T/count.err" '^\[server\] socketpair\(.*\) = fds ([0-9]+),'
+        strace -f -qq -o "$T/count.trace" -e trace="$1" ./server <"$T/client.in" >/dev/null 2>"$T/count.err"
+        last_match "$T/count.err" '^\[server\] socketpair\(.*\) = fds ([0-9]+), ([0-9]+)'
+        SFD=${BASH_REMATCH[1]} CFD=${BASH_REMATCH[2]}
+        last_match "$T/count.err" '^\[server\] fork\(\) = ([0-9]+)'
+        CPID=$MATCH
+        read -r SPID _ <"$T/count.trace"   # the first line: the server's
+        cp "$T/count.trace" "$T/count.client"
     else
-        TRACE_DIR=$T STRACE_OPTS="-e trace=write" serve
-        "$LAB/client" "${TO[@]}" <"$T/client.in" >/dev/null 2>&1
+        TRACE_DIR=$T STRACE_OPTS="-e trace=$1" serve
+        strace -qq -o "$T/count.client" -e trace="$1" "$LAB/client" "${TO[@]}" <"$T/client.in" >/dev/null 2>"$T/count.err"
         kill -TERM "$SERVER_PID"
         wait_exit "$SERVER_PID"
         mv "$T/server.trace" "$T/count.trace"
+        last_match "$T/server.err" '^\[server\] accept\(\) = fd ([0-9]+)'
+        SFD=$MATCH
+        last_match "$T/count.err" '^\[client\] socket\(.*\) = fd ([0-9]+)'
+        CFD=$MATCH
         rm "$T"/server.*
-        last_match "$T/count.trace" 'write\(2, "\[server\] accept\(\) = fd ([0-9]+)'
     fi
-    fd=$MATCH
-    while IFS= read -r line; do
-        # (strace -f starts each line with the pid, padded with blanks)
-        [[ $line =~ ^([0-9]+\ +)?write\(([0-9]+), ]] || continue
-        k=$((k + 1))
-        [ "${BASH_REMATCH[2]}" = "$fd" ] && { K=$k; return; }
-    done <"$T/count.trace"
-    echo "no write() on fd $fd in the server's trace" >&2
-    return 1
 }
 
 # dies_before_echo LAB: the server reads the client's line and is killed
@@ -324,7 +341,9 @@ dies_before_echo() {
     in_lab "$1"
     printf 'hello\n' >"$T/client.in"
     export ASAN_OPTIONS=detect_leaks=0   # (LeakSanitizer cannot run under ptrace)
-    writes_before_echo
+    SPID=
+    counted write
+    kth "$T/count.trace" write "$SFD" "$SPID"
     local kill="-e trace=write -e inject=write:signal=SIGKILL:when=$K"
     if [ "$NAME" = 02-socketpair ]; then
         # Its client is its child: the error line is in the shared narration.
@@ -347,3 +366,68 @@ dies_before_echo() {
 @test "01 unix stream: a server killed before it echoes what it read; the client counts, says so and exits 1" { dies_before_echo 01-unix-stream; }
 @test "02 socketpair: a server killed before it echoes what it read; the client counts and says so" { dies_before_echo 02-socketpair; }
 @test "05 tcp: a server killed before it echoes what it read; the client counts, says so and exits 1" { dies_before_echo 05-tcp; }
+
+# sigpipe LAB ROLE: ROLE's first send on its socket fails with EPIPE and
+# raises SIGPIPE, as when the peer is gone: strace -e inject=CALL:
+# error=EPIPE:signal=SIGPIPE, at that call (counted in a session before).
+# SIGPIPE's default action is to end the process, silently, status 141:
+# every program ignores it and takes the error instead. The server reports
+# the failure and serves the next client (lab 02's ends); the client exits
+# 1 with the reason, or (lab 04) sends again.
+sigpipe() {
+    command -v strace >/dev/null || skip "needs strace"
+    in_lab "$1"
+    local role=$2 call=write opts
+    [ "$NAME" = 04-seqpacket ] && call=sendto   # (send() is sendto() to the kernel)
+    printf 'hello\n' >"$T/client.in"
+    export ASAN_OPTIONS=detect_leaks=0   # (LeakSanitizer cannot run under ptrace)
+    SPID= CPID=
+    counted "$call"
+    if [ "$role" = server ]; then
+        kth "$T/count.trace" "$call" "$SFD" "$SPID"
+    else
+        kth "$T/count.client" "$call" "$CFD" "$CPID"
+    fi
+    opts="-e trace=$call -e inject=$call:error=EPIPE:signal=SIGPIPE:when=$K"
+    if [ "$NAME" = 02-socketpair ]; then
+        local f=
+        [ "$role" = client ] && f=-f   # (the client is the server's child)
+        status=0
+        strace $f -qq -o "$T/trace" $opts ./server <"$T/client.in" >"$T/out" 2>"$T/err" || status=$?
+        last_match "$T/err" 'Broken pipe'
+        note "$NAME $role: EPIPE and SIGPIPE at its $call() number $K: $LINE; the server's exit status $status"
+        [ "$status" -lt 128 ]
+        not has_line "$T/err" 'killed by signal'
+    elif [ "$role" = server ]; then
+        TRACE_DIR=$T STRACE_OPTS=$opts serve
+        run --separate-stderr "$LAB/client" "${TO[@]}" <"$T/client.in"   # (no reply: exit 1)
+        wait_until broke_or_gone   # (killed by SIGPIPE, it would say nothing)
+        alive "$SERVER_PID"
+        last_match "$T/server.err" 'Broken pipe'
+        note "$NAME server: EPIPE and SIGPIPE at its $call() number $K: $LINE"
+        run --separate-stderr "$LAB/client" "${TO[@]}" <<<"next"
+        [ "$status" -eq 0 ]
+        [ "${lines[-1]}" = "NEXT" ]
+    else
+        serve
+        run --separate-stderr strace -qq -o "$T/trace" $opts "$LAB/client" "${TO[@]}" <"$T/client.in"
+        note "$NAME client: EPIPE and SIGPIPE at its $call() number $K: exit $status, ${stderr_lines[-1]}, output '$output'"
+        [ "$status" -lt 128 ]
+        [ "$status" -eq 0 ] && [ "$output" = HELLO ] || [[ $stderr == *"Broken pipe"* ]]
+    fi
+}
+
+broke_or_gone() {
+    has_line "$T/server.err" 'Broken pipe' || gone "$SERVER_PID"
+}
+
+@test "01 unix stream: SIGPIPE at the server's write() kills nothing: it reports EPIPE and serves the next" { sigpipe 01-unix-stream server; }
+@test "01 unix stream: SIGPIPE at the client's write() kills nothing: it exits 1 with the reason" { sigpipe 01-unix-stream client; }
+@test "02 socketpair: SIGPIPE at the server's write() kills nothing: it reports EPIPE" { sigpipe 02-socketpair server; }
+@test "02 socketpair: SIGPIPE at the client's write() kills nothing: it reports EPIPE" { sigpipe 02-socketpair client; }
+@test "04 seqpacket: SIGPIPE at the server's send() kills nothing: it reports EPIPE and serves the next" { sigpipe 04-seqpacket server; }
+@test "04 seqpacket: SIGPIPE at the client's send() kills nothing: it sends again" { sigpipe 04-seqpacket client; }
+@test "05 tcp: SIGPIPE at the server's write() kills nothing: it reports EPIPE and serves the next" { sigpipe 05-tcp server; }
+@test "05 tcp: SIGPIPE at the client's write() kills nothing: it exits 1 with the reason" { sigpipe 05-tcp client; }
+@test "07 tcp close: SIGPIPE at the server's write() kills nothing: it reports EPIPE and serves the next" { sigpipe 07-tcp-close server; }
+@test "07 tcp close: SIGPIPE at the client's write() kills nothing: it exits 1 with the reason" { sigpipe 07-tcp-close client; }
