@@ -15,12 +15,10 @@
 # each lab is built there with make first. Binaries built with SANITIZE=1
 # cannot run under valgrind: `make clean` them first.
 #
-# One exception to "no descriptor": a server stops on SIGTERM by calling
-# _exit() in its signal handler (async-signal-safe), blocked in accept()
-# or recv(). Its own listening (or bound) socket, the one it narrated as
-# `[server] socket(...) = fd N`, is still open then, and the kernel closes
-# it at exit. That one socket is allowed and the ok line says so; any other
-# descriptor fails. MEMCHECK_STRICT_FDS=1 allows none.
+# A server stops on SIGTERM in its signal handler, with _exit()
+# (async-signal-safe), blocked in accept() or recv(); the handler closes
+# its listening (or bound) socket first, so that nothing but 0, 1 and 2 is
+# open at exit here either.
 #
 # valgrind writes its report to the program's standard error (--log-fd=2),
 # so it holds no descriptor of its own that the program could see; its
@@ -96,13 +94,11 @@ finish() {
 
 FAILED=0
 
-# vg_blocks PID ALLOW < ERRFILE: valgrind's report for PID in blocks (a line
-# at the margin and the indented lines under it); the blocks that say
-# nothing wrong are dropped, the others printed. ALLOW: a descriptor the
-# program may leave open, if it is a socket; then a last line "ALLOWED N"
-# says it was seen.
+# vg_blocks PID < ERRFILE: valgrind's report for PID in blocks (a line at
+# the margin and the indented lines under it); the blocks that say nothing
+# wrong are dropped, the others printed.
 vg_blocks() {
-    sed -nE "s/^==$1== ?//p" | awk -v allow="$2" '
+    sed -nE "s/^==$1== ?//p" | awk '
         function flush(   fd) {
             if (blk == "") return
             if (blk ~ /^(Memcheck, a memory error detector|Copyright \(C\)|Using Valgrind|Command: |Parent PID: |All heap blocks were freed|For lists of detected|For counts of detected|ERROR SUMMARY: 0 errors)/)
@@ -113,11 +109,7 @@ vg_blocks() {
                 fdsum = 1
             else if (match(blk, /^Open (AF_[A-Z0-9]+ socket|pf-[0-9]+ socket|file descriptor) [0-9]+/)) {
                 fd = substr(blk, 1, RLENGTH); sub(/.* /, "", fd)
-                if (fd + 0 <= 2)
-                    ;
-                else if (allow != "" && fd == allow && blk ~ /^Open AF_[A-Z0-9]+ socket/)
-                    allowed = fd
-                else
+                if (fd + 0 > 2)
                     print blk
             } else
                 print blk
@@ -129,7 +121,6 @@ vg_blocks() {
         END {
             flush()
             if (!fdsum) print "(no FILE DESCRIPTORS summary: valgrind did not finish)"
-            if (allowed != "") print "ALLOWED " allowed
         }'
 }
 
@@ -138,17 +129,12 @@ vg_blocks() {
 # standard output in OUTFILE; print its line, and the evidence if it fails.
 report() {
     local lab=$1 role=$2 err=$3 status=$4 want=$5 out=$6 note=${7:-}
-    local pid allow="" allowed="" evidence="" problems=()
+    local pid evidence="" problems=()
     pid=$(sed -nE "s/^==([0-9]+)== Command: \.\/$role( .*)?$/\1/p" "$err" | head -n 1)
     if [ -z "$pid" ]; then
         problems+=("no valgrind report")
     else
-        if [ "$role" = server ] && [ "${MEMCHECK_STRICT_FDS:-0}" != 1 ]; then
-            allow=$(sed -nE 's/^\[server\] socket\(.*\) = fd ([0-9]+).*/\1/p' "$err" | head -n 1)
-        fi
-        evidence=$(vg_blocks "$pid" "$allow" <"$err")
-        allowed=$(sed -n 's/^ALLOWED //p' <<<"$evidence")
-        evidence=$(grep -v '^ALLOWED ' <<<"$evidence")
+        evidence=$(vg_blocks "$pid" <"$err")
         grep -q "^==$pid== ERROR SUMMARY: " "$err" || problems+=("valgrind did not finish")
     fi
     grep -qE '^ERROR SUMMARY: [1-9]' <<<"$evidence" && problems+=("memory errors")
@@ -167,11 +153,7 @@ report() {
     fi
     [ -n "$note" ] && problems+=("$note")
     if [ ${#problems[@]} -eq 0 ]; then
-        if [ -n "$allowed" ]; then
-            echo "memcheck $lab/$role: ok (its own socket, fd $allowed, open at _exit from the SIGTERM handler: allowed)"
-        else
-            echo "memcheck $lab/$role: ok"
-        fi
+        echo "memcheck $lab/$role: ok"
         return 0
     fi
     FAILED=1

@@ -29,6 +29,7 @@ static const char usage[] =
     "           largest message); a longer message is truncated\n";
 
 static struct sockaddr_un addr;   /* global: the exit paths below need it */
+static int lfd = -1;              /* and the signal handler closes it */
 static void serve(int cfd, size_t size);   /* below main(), in lesson order */
 
 /* The file bind() created is ours to remove: on a normal exit... */
@@ -44,6 +45,7 @@ static void on_signal(int sig)
 {
     (void)sig;
     (void)unlink(addr.sun_path);   /* already gone is fine */
+    (void)close(lfd);   /* the kernel would, at exit; valgrind --track-fds sees it closed */
     if (write(2, goodbye, strlen(goodbye)) == -1)
         _exit(1);
     _exit(0);
@@ -80,7 +82,7 @@ int main(int argc, char *argv[])
 {
     prog = "server";
     long mode = -1, size = MAX_MSG;
-    int lfd = -1, rc = -1;
+    int rc = -1;
 
     parse_args(argc, argv, usage, &addr, &mode, &size);
 

@@ -65,22 +65,29 @@ void usage_error(const char *usage, const char *fmt, ...)
     exit(2);
 }
 
-/* Only async-signal-safe calls in a handler (signal-safety(7)): write()
- * and _exit() are, printf() is not; so the line is made beforehand. */
+/* Only async-signal-safe calls in a handler (signal-safety(7)): close(),
+ * write() and _exit() are, printf() is not; so the line is made beforehand. */
 static char goodbye[64];
+static int listener = -1;
 static void on_signal(int sig)
 {
     (void)sig;
+    (void)close(listener);   /* the kernel would, at exit; valgrind --track-fds sees it closed */
     if (write(2, goodbye, strlen(goodbye)) == -1)
         _exit(1);
     _exit(0);
 }
 
-void exit_on_signals(void)
+void exit_on_signals(int fd)
 {
     snprintf(goodbye, sizeof goodbye, "[%s] signal: exit 0\n", prog);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    listener = fd;
+    /* sigaction(2), not signal(): under -D_POSIX_C_SOURCE, glibc's signal()
+     * resets the handler on entry, so a second signal would kill us. */
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 /* A decimal number from min to max, digits only; anything else (empty,

@@ -45,7 +45,6 @@ int main(int argc, char *argv[])
 
     parse_server_args(argc, argv, usage, &a);
     signal(SIGPIPE, SIG_IGN);   /* a vanished client: EPIPE, not death */
-    exit_on_signals();
     res = resolve(usage, &a, 1);
     format_addr(res->ai_addr, res->ai_addrlen, name);
 
@@ -53,6 +52,7 @@ int main(int argc, char *argv[])
     if (lfd == -1)
         fail("socket");
     say("socket(%s, SOCK_STREAM) = fd %d", family_name(res->ai_family), lfd);
+    exit_on_signals(lfd);
     if (!a.no_reuse) {
         /* TODO 1: Set SO_REUSEADDR to 1 on lfd with setsockopt(2) (level
          * SOL_SOCKET, socket(7)), result in rc: bind() may then take a port

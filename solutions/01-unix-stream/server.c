@@ -24,6 +24,7 @@ static const char usage[] =
     "           only the owner may connect); -m 0777 lets anyone connect\n";
 
 static struct sockaddr_un addr;   /* global: the exit paths below need it */
+static int lfd = -1;              /* and the signal handler closes it */
 
 /* The file bind() created is ours to remove: on a normal exit... */
 static void remove_socket_file(void)
@@ -38,6 +39,7 @@ static void on_signal(int sig)
 {
     (void)sig;
     (void)unlink(addr.sun_path);   /* already gone is fine */
+    (void)close(lfd);   /* the kernel would, at exit; valgrind --track-fds sees it closed */
     if (write(2, goodbye, strlen(goodbye)) == -1)
         _exit(1);
     _exit(0);
@@ -98,7 +100,7 @@ int main(int argc, char *argv[])
 {
     prog = "server";
     long mode = -1;
-    int lfd = -1, bound = -1, listening = -1;
+    int bound = -1, listening = -1;
 
     parse_args(argc, argv, usage, &addr, &mode);
 

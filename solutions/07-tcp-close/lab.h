@@ -58,9 +58,10 @@ void parse_server_args(int argc, char *argv[], const char *usage, struct args *a
 void parse_client_args(int argc, char *argv[], const char *usage, struct args *a);
 
 /* The server's signals: SIGINT and SIGTERM end it with status 0, after a
- * "[server] signal: exit 0" line. (There is no file to remove: a port is
- * freed when its socket closes.) */
-void exit_on_signals(void);
+ * "[server] signal: exit 0" line; the handler closes fd, its listening
+ * socket, first. (There is no file to remove: a port is freed when its
+ * socket closes.) */
+void exit_on_signals(int fd);
 
 /* Step mode (-s CTL): narrate "step: about to WHAT, press Enter" with the
  * socket's state, then wait for one line from CTL, so that you (or a test)
