@@ -29,10 +29,11 @@ static const char usage[] =
     "  -r BYTES  ask for a kernel receive queue (SO_RCVBUF) of BYTES; when\n"
     "            it is full, arriving datagrams are dropped\n";
 
+static int sfd = -1;   /* global: the signal handler closes it */
+
 /* SIGINT/SIGTERM end the server with status 0. There is no file to remove
  * (an internet socket has no name in the filesystem); only async-signal-safe
  * calls here (signal-safety(7)). */
-static int sfd = -1;   /* global: the signal handler closes it */
 static void on_signal(int sig)
 {
     static const char goodbye[] = "[server] signal: exit 0\n";

@@ -37,7 +37,7 @@ static void remove_socket_file(void)
 }
 
 /* ...and on SIGINT/SIGTERM. Only async-signal-safe calls here
- * (signal-safety(7)): unlink() and _exit() are, printf() is not. */
+ * (signal-safety(7)): unlink(), close() and _exit() are, printf() is not. */
 static char goodbye[160];
 static void on_signal(int sig)
 {

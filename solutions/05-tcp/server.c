@@ -29,10 +29,12 @@ static const char usage[] =
     "  -A          listen only, never accept: connections wait in the queue\n"
     "  PORT        default " DEFAULT_PORT "; 0 picks any free port\n";
 
-/* SIGINT/SIGTERM end the server with status 0. Only async-signal-safe
- * calls here (signal-safety(7)): write() and _exit() are, printf() is not.
- * There is no file to remove: a port is freed when its socket closes. */
 static int lfd = -1;   /* global: the signal handler closes it */
+
+/* SIGINT/SIGTERM end the server with status 0. Only async-signal-safe
+ * calls here (signal-safety(7)): close(), write() and _exit() are,
+ * printf() is not. There is no file to remove: a port is freed when its
+ * socket closes. */
 static void on_signal(int sig)
 {
     static const char msg[] = "[server] signal: exit 0\n";
