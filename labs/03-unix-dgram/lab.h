@@ -64,10 +64,10 @@ void upcase(char *buf, size_t n);
  * or -1 with errno set. */
 int write_all(int fd, const char *buf, size_t n);
 
-/* Is a socket bound at addr? connect(2) a new datagram socket to it and
- * close it: 0 (ECONNREFUSED: the file is there, nobody is bound to it;
- * ENOENT: no file) or 1. A client needs to ask: its own socket has no
- * connection that the server's death could end, and nothing tells it. */
-int server_is_there(const struct sockaddr_un *addr);
+/* Is a socket bound at addr? connect(2) a new datagram socket to it, then
+ * close it, having sent nothing: 0 when one is, else connect's errno:
+ * ECONNREFUSED (the file is there, nobody is bound to it: a stale file, or
+ * a server gone), ENOENT (no file), EACCES... */
+int probe_bound(const struct sockaddr_un *addr);
 
 #endif

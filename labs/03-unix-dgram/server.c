@@ -60,15 +60,14 @@ static void remove_stale_socket(void)
     if (!S_ISSOCK(st.st_mode))
         failx("bind %s: the file exists and is not a socket; left alone", addr.sun_path);
 
-    int probe = socket(AF_UNIX, SOCK_DGRAM, 0);
-    if (probe == -1)
-        fail("socket");
-    if (connect(probe, (struct sockaddr *)&addr, sizeof addr) == 0)
+    int err = probe_bound(&addr);   /* lab.c */
+    if (err == 0)
         failx("bind %s: Address already in use (a server is bound there)",
               addr.sun_path);
-    if (errno != ECONNREFUSED)
+    if (err != ECONNREFUSED) {
+        errno = err;
         fail("connect (probing the old socket file)");
-    (void)close(probe);   /* it never connected: nothing to lose */
+    }
     say("connect(\"%s\") = -1: Connection refused: stale socket file", addr.sun_path);
     if (unlink(addr.sun_path) == -1)
         fail("unlink %s", addr.sun_path);
