@@ -98,19 +98,25 @@ stalled() {
     wait_until has_line "$SERVER_ERR" "$replying"
 }
 
+# stopped_server CONDITION...: the lab's server, stopped (SIGSTOP), and a
+# client sending it $T/client.in; returns once CONDITION holds.
+stopped_server() {
+    serve
+    kill -STOP "$SERVER_PID"
+    spawn client "$LAB/client" "${TO[@]}"
+    CLIENT_PID=$PID CLIENT_ERR=$T/client.err
+    wait_until "$@"
+}
+
 # queued: a message lab's server, stopped, with N=5 messages of a client
 # in its queue: the client has sent them all and waits for the replies.
 # (Lab 06's client sends 1 and holds the rest until a first reply shows
 # that a server is there.)
 queued() {
     N=5 input
-    serve
-    kill -STOP "$SERVER_PID"
-    spawn client "$LAB/client" "${TO[@]}"
-    CLIENT_PID=$PID CLIENT_ERR=$T/client.err
     QUEUED=5
     [ "$NAME" = 06-udp ] && QUEUED=1
-    wait_until sent_all
+    stopped_server sent_all
 }
 
 sent_all() {
@@ -165,11 +171,7 @@ a_server_dies() {
         0[36]-*) queued ;;
         07-*)
             input
-            serve
-            kill -STOP "$SERVER_PID"
-            spawn client "$LAB/client" "${TO[@]}"
-            CLIENT_PID=$PID CLIENT_ERR=$T/client.err
-            wait_until has_line "$T/client.err" '^\[client\] write\(\) = '
+            stopped_server has_line "$T/client.err" '^\[client\] write\(\) = '
             ;;
         *) stalled ;;
     esac
