@@ -237,10 +237,6 @@ open_session() {
     [ ! -e "$SOCK" ]
 }
 
-closed_or_gone() {
-    has_line "$T/server.err" 'close\(fd [0-9]+\)' || gone "$SERVER_PID"
-}
-
 @test "[step 4] SIGPIPE kills nobody: a reply to a client that is gone fails with EPIPE, and the server serves on" {
     start_server "$SOCK"
     kill -STOP "$SERVER_PID"          # the line waits in the server's queue
@@ -252,7 +248,7 @@ closed_or_gone() {
     kill -KILL "$PID"
     wait_gone "$PID"
     kill -CONT "$SERVER_PID"          # it reads the line, then writes to nobody
-    wait_until closed_or_gone         # (killed by SIGPIPE, it would say nothing)
+    wait_until said_or_gone "$SERVER_PID" "$T/server.err" 'close\(fd [0-9]+\)'
     alive "$SERVER_PID"
     mapfile -t seen < <(grep -E 'read\(\) = [0-9]+ bytes|write\(\)' "$T/server.err")
     note "the server, resumed after the client died: ${seen[*]}"

@@ -276,6 +276,13 @@ ready_or_dead() {
     [ -s "$T/server.out" ] || gone "$1"
 }
 
+# said_or_gone PID FILE REGEX: FILE has a line matching REGEX, or PID is
+# gone: for a wait that must end at once when a program dies silently
+# (killed by SIGPIPE, say) instead of saying what it did.
+said_or_gone() {
+    has_line "$2" "$3" || gone "$1"
+}
+
 # default_port_server LAB_NN: start the lab's server with no PORT, in a
 # network namespace of its own (unshare -n; root only, else the test
 # skips), so its fixed default port cannot clash with anything; READY is
