@@ -6,7 +6,7 @@
 # ("-": no such socket), and the call as its program narrated it (state=
 # there is the program's own TCP_INFO, read right after the call). One
 # scenario runs in a private network namespace, where it may change the
-# firewall (nft) and the queue of the loopback interface (tc): as root only.
+# queue of the loopback interface (tc): as root only.
 
 bats_require_minimum_version 1.5.0
 # A step written wrong can hang a program; the test then fails, never hangs.
@@ -20,12 +20,12 @@ setup() {
 teardown() {
     exec 5>&- 6>&- 2>/dev/null || true
     lab_teardown
-    # The namespace goes with its loopback, its queue and its nft table.
+    # The namespace goes with its loopback and its queue.
     if [ -n "${NS:-}" ]; then ip netns delete "$NS" 2>/dev/null || true; fi
 }
 
 # NSX: the prefix that runs a command in this test's network namespace;
-# empty (the machine's own loopback) except in the netfilter scenario.
+# empty (the machine's own loopback) except in the whole-diagram scenario.
 NSX=()
 
 # stepped_server ARGS...: the server in step mode on port 0, its control
@@ -242,10 +242,10 @@ seen() {
 
 # netns_setup: a network namespace for this test alone (NS, with NSX the
 # prefix that runs a command in it), its loopback up. Skips, saying why,
-# where that, nft or tc does not work.
+# where that or tc does not work.
 netns_setup() {
     local err
-    [ "$(id -u)" -eq 0 ] || skip "needs root: it makes a network namespace and changes its nft rules and tc queue"
+    [ "$(id -u)" -eq 0 ] || skip "needs root: it makes a network namespace and changes its tc queue"
     NS=sk$$-$RANDOM   # this test's own: its shell's pid, and a random number
     if ! err=$(ip netns add "$NS" 2>&1); then
         NS=
@@ -253,13 +253,6 @@ netns_setup() {
     fi
     NSX=(ip netns exec "$NS")
     err=$("${NSX[@]}" ip link set lo up 2>&1) || skip "ip netns exec does not work here: $err"
-    # A retransmission timeout of at least 10 ms, not 200 (ip-route(8)
-    # rto_min, on the route to 127.0.0.1): a segment that netfilter dropped
-    # is sent again sooner, so the test waits less for it. The handshake's
-    # first timeout stays 1 s.
-    err=$("${NSX[@]}" ip route change local 127.0.0.1 dev lo table local proto kernel \
-        scope host src 127.0.0.1 rto_min 10ms 2>&1) || skip "ip route cannot set rto_min: $err"
-    err=$("${NSX[@]}" nft add table inet lab07 2>&1) || skip "nft does not work here: $err"
     err=$("${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000 2>&1 &&
         "${NSX[@]}" tc qdisc delete dev lo root 2>&1) || skip "tc cannot give lo a tbf queue: $err"
     err=$("${NSX[@]}" bash -c 'printf x >/dev/udp/127.0.0.1/9' 2>&1) ||
@@ -281,6 +274,16 @@ gate_shut() {
 gate_open() {
     "${NSX[@]}" bash -c 'tc qdisc change dev lo root tbf rate 10gbit burst 100000 limit 100000 &&
         printf x >/dev/udp/127.0.0.1/9'
+}
+
+# gate_pass BYTES: the queue lets BYTES more through, then holds again: a
+# new bucket of BYTES + 8 at 8 bits a second (tbf starts it full), and a
+# 43-byte datagram behind the queue to make tbf look. The packets queued,
+# BYTES in all, go; the datagram (8 bytes left for its 43) and whatever
+# comes after it wait.
+gate_pass() {
+    "${NSX[@]}" bash -c 'tc qdisc change dev lo root tbf rate 8bit burst $(($1 + 8)) limit 10000 &&
+        printf x >/dev/udp/127.0.0.1/9' _ "$1"
 }
 
 # queued N: QUEUED, the backlog of the namespace's loopback queue as
@@ -318,14 +321,12 @@ syn_sent() {
 # Both ends go through CLOSING only when the FINs cross: each is sent
 # before its sender has received the other, so it does not acknowledge it,
 # and arrives while its receiver is in FIN-WAIT-1. Loopback delivers a
-# segment as it is sent, and netfilter can only pass or drop: a dropped FIN
-# is sent again later, and if the other FIN has arrived in the meantime it
-# acknowledges it, and that end goes from FIN-WAIT-1 straight to TIME-WAIT
-# (dropping both FINs, then only pure ACKs, gives CLOSING on one end and
-# TIME-WAIT on the other). So a queue holds the two FINs: tc's token bucket
-# filter on the loopback of a private namespace, its bucket spent; then
-# netfilter drops what the ends answer, which holds both in CLOSING.
-@test "[step 3] the whole diagram, all ten states in one table: a handshake held by tc, a simultaneous close (FIN-WAIT-1 -> CLOSING -> TIME-WAIT) held by tc and netfilter, then an orderly close" {
+# segment as it is sent, so a queue holds the two FINs: tc's token bucket
+# filter on the loopback of a private namespace, its bucket spent. Then the
+# bucket gets exactly the bytes of the two FINs: they cross, and each end's
+# ACK of the other's FIN waits in the queue behind them, which holds both
+# ends in CLOSING until the queue opens.
+@test "[step 3] the whole diagram, all ten states in one table: a handshake held by tc, a simultaneous close (FIN-WAIT-1 -> CLOSING -> TIME-WAIT) held by tc, then an orderly close" {
     netns_setup
     printf 'hello\n' >"$T/client.in"
     # Connection A. The server, -a, answers the first read and sends its
@@ -370,15 +371,10 @@ syn_sent() {
     row FIN-WAIT-1 FIN-WAIT-1
     queued 2
     note "    tc -s qdisc show dev lo: backlog $QUEUED"
-    # From now on netfilter drops each segment of the connection as it
-    # leaves (the output hook comes before the queue): the ACKs of the FINs,
-    # and the FINs sent again.
-    "${NSX[@]}" nft add chain inet lab07 out '{ type filter hook output priority 0; }'
-    "${NSX[@]}" nft add rule inet lab07 out tcp sport "{ $P, $C }" tcp dport "{ $P, $C }" counter drop
-    LINE="[nft] add rule: drop every segment between ports $P and $C, from now on"
-    row FIN-WAIT-1 FIN-WAIT-1
-    gate_open
-    LINE="[tc] lo's queue open: the FINs cross; nft drops what each end answers"
+    # The queue lets the two FINs through, and no more: each end's ACK of
+    # the FIN it receives, and any FIN sent again, wait behind them.
+    gate_pass "${QUEUED%%b *}"
+    LINE="[tc] lo's queue lets ${QUEUED%%b *} bytes through: the two FINs cross; what each end answers waits"
     row CLOSING CLOSING
     press client 'read\(\) = 0'
     row CLOSING CLOSING
@@ -386,19 +382,16 @@ syn_sent() {
     press server 'read\(\) = 0'
     row CLOSING CLOSING
     [[ $LINE == *"state=CLOSING" ]]
-    chain=$("${NSX[@]}" nft list chain inet lab07 out)
-    [[ $chain =~ counter\ packets\ ([0-9]+)\  ]] && dropped=${BASH_REMATCH[1]}
-    # Each end leaves CLOSING when its FIN is acknowledged, after the
-    # retransmission timers send the FINs again; not always together.
-    "${NSX[@]}" nft delete table inet lab07
+    queued 2
+    held=$QUEUED
+    # Each end leaves CLOSING when the ACK of its FIN arrives.
+    gate_open
     T0=${EPOCHREALTIME/./}
     WAY=
-    # Every FIN dropped doubled its retransmission timeout (from 200 ms):
-    # the next try may be seconds away on a loaded machine.
-    WAIT_LIMIT=20 wait_until on_the_way
-    LINE="[nft] rule deleted, $dropped segments dropped: the FINs sent again get through"
+    wait_until on_the_way
+    LINE="[tc] lo's queue open: what it held ($held) goes, the ACKs of the FINs with it"
     row TIME-WAIT TIME-WAIT
-    note "    ss (client server) after the rule went:$WAY"
+    note "    ss (client server) after the queue opened:$WAY"
     press client 'close\('
     row TIME-WAIT TIME-WAIT
     press server 'close\('
