@@ -18,10 +18,8 @@
 
 SOLUTIONS := $(sort $(wildcard solutions/[0-9][0-9]-*))
 SKELETONS := $(sort $(wildcard labs/[0-9][0-9]-*))
-# Test files run in parallel when GNU parallel is there (bats --jobs needs it).
-JOBS      ?= $(if $(shell command -v parallel 2>/dev/null),2,1)
-BATS      ?= bats
-BATSFLAGS ?= $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS) --no-parallelize-within-files)
+# make test runs this many test files at a time (tests/run.sh).
+JOBS      ?= 2
 
 all: $(SOLUTIONS) $(SKELETONS)
 
@@ -30,22 +28,32 @@ $(SOLUTIONS) $(SKELETONS):
 
 # A handout (make handout) has no solutions/: test, tour and labs need them.
 NEED_SOLUTIONS = @test -d solutions || { echo "make $@: this copy has no solutions/; use make check LAB=NN or make grade" >&2; exit 2; }
+# Every tool of tests/prerequisites is here, before anything is built or run
+# (exit 2, naming what is missing and the command that installs it).
+PREFLIGHT = @CC='$(CC)' tests/preflight.sh $@
 
-# The longest files (the documents' sessions) first, so the two jobs end together.
-TESTS := $(wildcard tests/docs*.bats) $(filter-out tests/docs%,$(wildcard tests/*.bats))
+# The longest files first (the lessons' sessions, the faults), so that the
+# jobs end together.
+LONGEST := tests/docs-lessons.bats tests/faults.bats tests/docs.bats
+TESTS   := $(LONGEST) $(filter-out $(LONGEST),$(wildcard tests/*.bats))
 
-test: $(SOLUTIONS)
+test:
 	$(NEED_SOLUTIONS)
-	$(BATS) $(BATSFLAGS) $(TESTS)
+	$(PREFLIGHT)
+	@$(MAKE) --no-print-directory -j$(JOBS) $(SOLUTIONS)
+	@tests/run.sh -j $(JOBS) $(TESTS)
 
 check:
+	$(PREFLIGHT)
 	@tests/check.sh "$(LAB)"
 
 hint:
 	@tests/hint.sh "$(LAB)" "$(STEP)"
 
-tour: all
+tour:
 	$(NEED_SOLUTIONS)
+	$(PREFLIGHT)
+	@$(MAKE) --no-print-directory all
 	@tests/tour.sh $(LAB)
 
 trace: all
@@ -53,6 +61,7 @@ trace: all
 	@tests/trace.sh $(LAB)
 
 grade:
+	$(PREFLIGHT)
 	@tests/grade.sh $(FORMAT)
 
 handout:

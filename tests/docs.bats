@@ -22,6 +22,20 @@ setup() {
 @test "notes/tcp-states.md works as written" { doc notes/tcp-states.md; }
 @test "notes/watching.md works as written" { doc notes/watching.md; }
 
+@test "README's install command installs exactly the packages of tests/prerequisites, the list the preflight and CI read" {
+    local want=() tool package line
+    while read -r tool package _; do
+        case $tool in '' | \#*) continue ;; esac
+        case " ${want[*]} " in *" $package "*) ;; *) want+=("$package") ;; esac
+    done <"$ROOT/tests/prerequisites"
+    while IFS= read -r line; do
+        [[ $line == "sudo apt-get install "* ]] && break
+    done <"$ROOT/README.md"
+    note "README: $line"
+    [ "$line" = "sudo apt-get install ${want[*]}" ] ||
+        { echo "README says '$line'; tests/prerequisites wants: ${want[*]}" >&2; false; }
+}
+
 # falsify SED_SCRIPT WANT: run tests/docs.sh on lab 01's lesson in a copy
 # of the course where SED_SCRIPT has changed the lesson; it must fail, and
 # its only complaint must be that a line holding WANT was not found.

@@ -35,6 +35,52 @@ solve() {
     done
 }
 
+# without TOOL... -- COMMAND...: COMMAND in a private mount namespace where
+# each TOOL's program is covered by an empty file that is not executable,
+# so `command -v TOOL` finds nothing (as root: unshare -m; else in a user
+# namespace of its own, unshare -rm), in a clean environment as mk's.
+without() {
+    local tools=()
+    while [ "$1" != -- ]; do tools+=("$1"); shift; done
+    shift
+    : >"$W/absent"
+    local userns=()
+    [ "$(id -u)" -eq 0 ] || userns=(-r)
+    env -i PATH="${PATH#"$BATS_LIBEXEC:"}" HOME="$HOME" unshare "${userns[@]}" -m bash -c 'absent=$1; shift; n=$1; shift
+        for ((i = 0; i < n; i++)); do
+            mount --bind "$absent" "$(command -v "$1")" || exit 99; shift
+        done
+        exec "$@"' _ "$W/absent" "${#tools[@]}" "${tools[@]}" "$@"
+}
+
+@test "a missing prerequisite: make test, check, grade and tour name it and the command that installs it, exit 2, and build nothing" {
+    unshare -m true 2>/dev/null || unshare -rm true 2>/dev/null || skip "unshare cannot make a mount namespace here"
+    mk "$W" clean
+    local targets=(test "check LAB=01" grade tour) i=0 tool package target seen=()
+    while read -r tool package _; do
+        case $tool in '' | \#*) continue ;; esac
+        target=${targets[i++ % ${#targets[@]}]}
+        if [ "$tool" = make ]; then
+            # Without make, no make target runs: the preflight alone.
+            target=check
+            run without make -- "$W/tests/preflight.sh" check
+        else
+            # shellcheck disable=SC2086 # target is words: "check LAB=01"
+            run without "$tool" -- timeout 60 make -s -C "$W" $target
+        fi
+        [ "$status" -eq 2 ] || { echo "make $target without $tool: exit $status: $output" >&2; false; }
+        [[ $output == *"lacks what the course needs:"*"  $tool "*"(package $package)"*"apt-get install $package"* ]] ||
+            { echo "make $target without $tool said: $output" >&2; false; }
+        seen+=("make $target without $tool: exit 2")
+    done <"$W/tests/prerequisites"
+    [ -z "$(find "$W/labs" "$W/solutions" -type f \( -name server -o -name client \))" ]   # nothing built
+    note_lines "  " < <(printf '%s\n' "${seen[@]}")
+    run without strace pgrep -- make -s -C "$W" check LAB=01
+    [ "$status" -eq 2 ]
+    [[ $output == *"apt-get install strace procps"* ]] || { echo "two tools missing, it said: $output" >&2; false; }
+    note_lines "  " <<<"$output"
+}
+
 @test "make labs regenerates labs/ exactly: the committed skeletons are current" {
     mk "$W" clean   # make labs leaves no programs built; nor does git
     cp -r "$W/labs" "$W/labs.before"

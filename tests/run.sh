@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# tests/run.sh [-j N] FILE.bats... - `make test`'s runner: the bats files N
+# at a time (default 2), with nothing but bash and bats (bats' own --jobs
+# needs GNU parallel, which is not a prerequisite). Each file's TAP output
+# is printed whole once the file is done, under a line naming it and how
+# long it took, so two files never interleave; the files start in the
+# order given (give the longest first, so the jobs end together). The last
+# line counts every test: "N passed, N failed, N skipped". Exits 0 when
+# none failed, 1 otherwise, 2 on a usage error.
+set -uo pipefail
+
+jobs=2
+if [ "${1:-}" = -j ]; then
+    jobs=${2:-}
+    shift 2
+fi
+[[ $jobs =~ ^[1-9][0-9]*$ ]] && [ $# -gt 0 ] || { echo "usage: tests/run.sh [-j N] FILE.bats..." >&2; exit 2; }
+
+out=$(mktemp -d /tmp/run.XXXXXX)
+# Ctrl-C or a kill: no bats run is left behind.
+cleanup() {
+    local pids
+    pids=$(jobs -p)
+    [ -z "$pids" ] || kill $pids 2>/dev/null
+    wait 2>/dev/null
+    rm -rf "$out"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+declare -A file_of start_of log_of
+passed=0 failed=0 skipped=0 running=0 n=0
+
+# report PID STATUS: print the finished file's output and count its tests.
+report() {
+    local pid=$1 status=$2 f=${file_of[$1]} line ok=0 notok=0 skips=0 elapsed
+    elapsed=$(( (${EPOCHREALTIME/./} - ${start_of[$1]}) / 100000 ))
+    echo "=== $f ($((elapsed / 10)).$((elapsed % 10)) s)"
+    while IFS= read -r line; do
+        printf '%s\n' "$line"
+        case $line in
+        "not ok "*) notok=$((notok + 1)) ;;
+        "ok "*" # skip"*) skips=$((skips + 1)) ;;
+        "ok "*) ok=$((ok + 1)) ;;
+        esac
+    done <"${log_of[$pid]}"
+    # bats that ended badly without a failed test (a syntax error, a
+    # crash), or a file that ran no test at all, is one failure.
+    if [ "$status" -ne 0 ] && [ "$notok" -eq 0 ]; then
+        echo "not ok - $f: bats exited $status"
+        notok=1
+    elif [ $((ok + notok + skips)) -eq 0 ]; then
+        echo "not ok - $f: no test ran"
+        notok=1
+    fi
+    passed=$((passed + ok)) failed=$((failed + notok)) skipped=$((skipped + skips))
+    unset "file_of[$pid]" "start_of[$pid]" "log_of[$pid]"
+}
+
+# await: wait for one run to end and report it.
+await() {
+    local pid status=0
+    wait -n -p pid || status=$?
+    report "$pid" "$status"
+    running=$((running - 1))
+}
+
+for f; do
+    [ "$running" -lt "$jobs" ] || await
+    n=$((n + 1))
+    bats --formatter tap --timing "$f" >"$out/$n" 2>&1 </dev/null &
+    log_of[$!]=$out/$n
+    file_of[$!]=$f
+    start_of[$!]=${EPOCHREALTIME/./}
+    running=$((running + 1))
+done
+while [ "$running" -gt 0 ]; do await; done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
