@@ -81,6 +81,33 @@ without() {
     note_lines "  " <<<"$output"
 }
 
+@test "make test's runner (tests/run.sh): two files at a time, each file's lines together, every test counted; a file that crashes or runs nothing fails" {
+    local d=$W/runner
+    mkdir "$d"
+    # Two files that each take about a second, and print as they go: run
+    # one after the other they would take two.
+    for f in a b; do
+        printf '@test "%s 1" { read -r -t 0.5 <> <(:) || true; }\n@test "%s 2" { read -r -t 0.5 <> <(:) || true; }\n' "$f" "$f" >"$d/$f.bats"
+    done
+    printf '@test "c passes" { true; }\n@test "c fails" { false; }\n@test "c skips" { skip "not here"; }\n' >"$d/c.bats"
+    printf '@test "d" {\n' >"$d/d.bats"          # a syntax error
+    printf '# no test at all\n' >"$d/e.bats"
+    local t0=${EPOCHREALTIME/./}
+    run env -i PATH="${PATH#"$BATS_LIBEXEC:"}" HOME="$HOME" "$W/tests/run.sh" -j 2 "$d/a.bats" "$d/b.bats"
+    local took=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+    note "a.bats and b.bats, 1 s each, took $took ms together; last line: ${lines[-1]}"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "4 passed, 0 failed, 0 skipped" ]
+    [ "$took" -lt 1900 ] || { echo "two 1-second files took $took ms: not run side by side" >&2; false; }
+    # Each file's lines stand together, under its own header.
+    local text=$output
+    [[ $text =~ ===\ $d/a\.bats[^$'\n']*$'\n'1\.\.2$'\n'ok\ 1\ a\ 1[^$'\n']*$'\n'ok\ 2\ a\ 2 ]] || { echo "a.bats not together: $text" >&2; false; }
+    run env -i PATH="${PATH#"$BATS_LIBEXEC:"}" HOME="$HOME" "$W/tests/run.sh" "$d/c.bats" "$d/d.bats" "$d/e.bats"
+    note_lines "  " < <(printf '%s\n' "${lines[@]}" | grep -E '^(===|not ok|[0-9]+ passed)')
+    [ "$status" -eq 1 ]
+    [ "${lines[-1]}" = "1 passed, 3 failed, 1 skipped" ] || { echo "counted: ${lines[-1]}" >&2; false; }
+}
+
 @test "make labs regenerates labs/ exactly: the committed skeletons are current" {
     mk "$W" clean   # make labs leaves no programs built; nor does git
     cp -r "$W/labs" "$W/labs.before"
