@@ -7,7 +7,8 @@
 #   bytes): bats' own $BATS_TEST_TMPDIR when its path is short, which bats
 #   removes itself; else a new directory under /tmp.
 #   Background programs start through `spawn`: fds 3-9 closed (bats waits
-#   for a child that holds fd 3), output in $T/NAME.out and $T/NAME.err, stopped in teardown even
+#   for a child that holds fd 3), output in $T/NAME.out and $T/NAME.err,
+#   each in a process group of its own, stopped whole in teardown even
 #   when the test failed.
 #   Nothing waits a fixed time: `wait_until` polls a condition, bounded by
 #   $WAIT_LIMIT seconds.
@@ -73,10 +74,13 @@ lab_teardown() {
     local pid pids
     mapfile -t pids <"$T/pids"
     if [ "${#pids[@]}" -gt 0 ]; then
-        kill -CONT "${pids[@]}" 2>/dev/null
-        kill -TERM "${pids[@]}" 2>/dev/null
-        WAIT_LIMIT=2 wait_until all_gone "${pids[@]}" 2>/dev/null ||
-            kill -KILL "${pids[@]}" 2>/dev/null
+        # Each spawned program leads a process group of its own (setsid, in
+        # spawn): the group takes along what it started (lab 02's child,
+        # strace's tracee). Other pids recorded are signalled alone.
+        kill -CONT -- "${pids[@]}" "${pids[@]/#/-}" 2>/dev/null
+        kill -TERM -- "${pids[@]}" "${pids[@]/#/-}" 2>/dev/null
+        WAIT_LIMIT=2 wait_until all_gone "${pids[@]}" 2>/dev/null
+        kill -KILL -- "${pids[@]}" "${pids[@]/#/-}" 2>/dev/null
     fi
     # A failed test shows what the programs said.
     if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
@@ -235,7 +239,10 @@ spawn() {
     # fd 3 is bats' output: a child holding it makes bats wait for it.
     # fds 4-9 are the test's own (the writing end of a FIFO, say): a child
     # holding one would never see EOF on it.
-    "$@" <"$in" >"$T/$name.out" 2>>"${SHARED_LOG:-$T/$name.err}" \
+    # setsid(1): a process group (and session) of its own, which teardown
+    # stops whole, whatever the program started meanwhile. The pid stays
+    # the program's: setsid execs it (it forks only for a group leader).
+    setsid "$@" <"$in" >"$T/$name.out" 2>>"${SHARED_LOG:-$T/$name.err}" \
         3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
     PID=$!
     echo "$PID" >>"$T/pids"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/run.sh [-j N] FILE.bats... - `make test`'s runner: the bats files N
-# at a time (default 2), with nothing but bash and bats (bats' own --jobs
-# needs GNU parallel, which is not a prerequisite). Each file's TAP output
+# at a time (default 2; make test passes its JOBS), with nothing but bash
+# and bats (bats' own --jobs needs GNU parallel, which is not a
+# prerequisite). Each file's TAP output
 # is printed whole once the file is done, under a line naming it and how
 # long it took, so two files never interleave; the files start in the
 # order given (give the longest first, so the jobs end together). The last
