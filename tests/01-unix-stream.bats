@@ -278,6 +278,34 @@ open_session() {
     note "the first client done, the server accepts the second: it prints $(<"$T/second.out")"
 }
 
+@test "[step 4] a silent client, and one that never reads its replies, hold the server -t seconds at most; then the next client is served" {
+    start_server -t 1 "$SOCK"
+    open_session                       # connected, and sends nothing
+    t0=${EPOCHREALTIME/./}
+    printf 'second\n' >"$T/second.in"
+    spawn second "$LAB/client" "$SOCK"
+    wait_exit "$PID"
+    took=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+    last_match "$T/server.err" 'client dropped'
+    note "$LINE"
+    note "the next client got $(<"$T/second.out") after $took ms"
+    [[ $LINE == "[server] read() = -1: Resource temporarily unavailable (nothing for 1 s): client dropped" ]]
+    [ "$STATUS" -eq 0 ] && [ "$(<"$T/second.out")" = SECOND ]
+    # One that sends 8 MiB and never reads the echo: its standard output, a
+    # FIFO nobody reads, fills, and so does the socket; the server's write()
+    # waits 1 s, no more.
+    mkfifo "$T/stuck.out.fifo"
+    exec 5<>"$T/stuck.out.fifo"
+    head -c 8388608 /dev/zero | tr '\0' a >"$T/stuck.in"
+    "$LAB/client" "$SOCK" <"$T/stuck.in" >"$T/stuck.out.fifo" 2>/dev/null 3>&- &
+    echo "$!" >>"$T/pids"
+    wait_until has_line "$T/server.err" 'not read for 1 s\): client dropped'
+    last_match "$T/server.err" 'client dropped'
+    note "$LINE"
+    run_split timeout 10 "$LAB/client" "$SOCK" <<<"third"
+    [ "$status" -eq 0 ] && [ "$output" = THIRD ]
+}
+
 # queued_on PATH N: the listener at PATH has N connections waiting for
 # accept() (its Recv-Q in ss -xl). LISTENER is its row.
 queued_on() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Lab 03: a Unix-domain datagram socket: no connection, boundaries kept,
-# truncation, and a reliable datagram (the sender waits, nothing is lost).
+# truncation, a reliable datagram (the sender waits, nothing is lost), and a
+# server that checks where its replies go, and waits for no client.
 
 bats_require_minimum_version 1.5.0
 # A step written wrong can hang a program; the test then fails, never hangs.
@@ -13,13 +14,13 @@ setup() {
 }
 
 teardown() {
-    exec 5>&- 6>&-   # the FIFOs of session(), if any
+    exec 5>&- 6>&- 7>&-   # the FIFOs of session() and peer(), if any
     lab_teardown
 }
 
 # hope COMMAND...: wait until COMMAND succeeds, as wait_until does, but stop
 # early when it cannot succeed any more: the server is gone, or it narrated
-# a failed sendto() (a reply that will never come), or a process listed in
+# a failed or refused sendto() (a reply that will never come), or a process listed in
 # WATCH is gone. Then COMMAND decides. (An unfinished step fails its tests
 # quickly instead of waiting WAIT_LIMIT seconds for each.)
 hope() {
@@ -28,7 +29,7 @@ hope() {
 }
 hope_over() {
     local pid
-    "$@" || gone "$SERVER_PID" || has_line "$T/server.err" 'sendto\(.*\) = -1' && return 0
+    "$@" || gone "$SERVER_PID" || has_line "$T/server.err" 'sendto\(.*\) (= -1|refused)' && return 0
     for pid in ${WATCH:-}; do
         gone "$pid" && return 0
     done
@@ -59,6 +60,33 @@ session() {
     eval "exec $fd<>\"\$T/\$name.in\""
     spawn "$name" "$LAB/client" "$@" "$SOCK"
     WATCH="${WATCH:-} $PID"
+}
+
+# peer NAME FD COMMAND...: tests/03-unix-dgram-peer.c (COMMAND runs it,
+# as $PEER or through setpriv), a sender that binds the path it is told
+# (-b) and never reads its replies; its standard input is a FIFO held open
+# on FD: each line written there makes it send (-c COUNT times). Waits for
+# it to be bound. Sets PID.
+peer() {
+    local name=$1 fd=$2
+    shift 2
+    mkfifo "$T/$name.in"
+    eval "exec $fd<>\"\$T/\$name.in\""
+    spawn "$name" "$@"
+    wait_until said_or_gone "$PID" "$T/$name.out" '^bound$'
+    has_line "$T/$name.out" '^bound$' || { cat "$T/$name.err" >&2; return 1; }
+}
+
+# build_peer DIR: PEER is DIR/peer, built from tests/03-unix-dgram-peer.c
+# unless it is there already.
+build_peer() {
+    PEER=$1/peer
+    [ -x "$PEER" ] || cc -std=c11 -o "$PEER" "$ROOT/tests/03-unix-dgram-peer.c"
+}
+
+# at_least N REGEX FILE: FILE has N lines or more that match REGEX.
+at_least() {
+    [ "$(count "$2" "$3")" -ge "$1" ]
 }
 
 @test "[step 1] the server's socket is a datagram socket: ss shows u_dgr at PATH; no listen(), no accept()" {
@@ -345,4 +373,135 @@ session() {
 
     run "$LAB/client" "$long"
     [ "$status" -eq 2 ]
+}
+
+@test "a sender cannot make the server send to itself: its socket file made a symbolic or a hard link to the server's" {
+    build_peer "$BATS_FILE_TMPDIR"
+    start_server "$SOCK"
+    peer sym 5 "$PEER" -b "$T/sym" "$SOCK"
+    peer hard 6 "$PEER" -b "$T/hard" "$SOCK"
+    # Each sender keeps its socket and its name; the file at the name
+    # becomes the server's socket, as a link of either kind.
+    ln -sf "$SOCK" "$T/sym"
+    ln -f "$SOCK" "$T/hard"
+    note "inode, mode, name, in $T:"
+    note_lines "  " < <(cd "$T" && stat -c '%i %A %N' s sym hard)
+    echo loop >&5
+    echo loop >&6
+    wait_until has_line "$T/server.err" "^\[server\] sendto\(\"$T/sym\"\)"
+    wait_until has_line "$T/server.err" "^\[server\] sendto\(\"$T/hard\"\)"
+    talk 'next\n'    # the server has answered it: it was not busy with itself
+    note_lines "  " < <(grep -m 6 -E 'recvmsg|sendto' "$T/server.err")
+    note "the server's narration: $(wc -l <"$T/server.err") lines; a client after the two: status $STATUS, $(<"$T/talk.out")"
+    not has_line "$T/server.err" "recvmsg\(\) = .* from \"$SOCK\""   # from itself
+    has_line "$T/server.err" "^\[server\] sendto\(\"$T/sym\"\) refused: a symbolic link, not a socket\$"
+    has_line "$T/server.err" "^\[server\] sendto\(\"$T/hard\"\) refused: this server's own socket\$"
+    [ "$(count '^\[server\] recvmsg\(\)' "$T/server.err")" -eq 3 ]
+    [ "$(<"$T/talk.out")" = "NEXT" ]
+}
+
+@test "a sender bound at a path that fills sun_path (108 bytes, no NUL) gets its reply" {
+    build_peer "$BATS_FILE_TMPDIR"
+    start_server "$SOCK"
+    printf -v name '%*s' $((108 - ${#T} - 1)) ''
+    long=$T/${name// /x}
+    peer long 5 "$PEER" -b "$long" "$SOCK"
+    echo hi >&5
+    wait_until has_line "$T/server.err" '^\[server\] sendto\('
+    note "a sender bound at a path of ${#long} bytes:"
+    note_lines "  " < <(grep -E 'recvmsg|sendto' "$T/server.err")
+    has_line "$T/server.err" '^\[server\] sendto\("/proc/self/fd/[0-9]+"\) = 2 bytes$'
+}
+
+@test "a sender cannot have the server deliver where it may not send itself (a confused deputy): user nobody, a root-only socket, server -m 0777" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root, to send as user nobody"
+    command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
+    nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    own_tmp_dir      # under /tmp: bats' own directories are private
+    SOCK=$T/s
+    chmod 755 "$T"
+    install -d -o 65534 -g 65534 "$T/n"   # nobody's own directory
+    build_peer "$T"
+    "${nobody[@]}" test -x "$PEER" || skip "user nobody cannot run $PEER"
+    spawn root "$LAB/server" "$T/r"       # srwx------: root's only
+    wait_until has_line "$T/root.out" "^receiving on $T/r\$"
+    start_server -m 0777 "$SOCK"
+    run "${nobody[@]}" "$PEER" "$T/r" </dev/null
+    note "$(ls -l "$T/r" | cut -d' ' -f1,3) $T/r: user nobody sends there: ${lines[-1]}"
+    [[ ${lines[-1]} == "peer: connect: Permission denied" ]]
+    # Two senders of user nobody, each bound in nobody's directory.
+    "${nobody[@]}" mkdir "$T/n/d"
+    peer link 5 "${nobody[@]}" "$PEER" -b "$T/n/link" "$SOCK"
+    peer dir 6 "${nobody[@]}" "$PEER" -b "$T/n/d/r" "$SOCK"
+    echo mine >&5    # its own socket: answered
+    wait_until has_line "$T/server.err" '^\[server\] sendto\('
+    # Now each name leads to the root-only socket: the file itself made a
+    # symbolic link, or the directory above it.
+    "${nobody[@]}" ln -sf "$T/r" "$T/n/link"
+    "${nobody[@]}" mv "$T/n/d" "$T/n/d.old"
+    "${nobody[@]}" ln -s "$T" "$T/n/d"
+    echo yours >&5
+    echo yours >&6
+    wait_until at_least 3 '^\[server\] sendto\(' "$T/server.err"
+    SOCK=$T/r talk 'ping\n'   # the root-only server has read all before this
+    note_lines "  " < <(grep -m 6 -E 'recvmsg|sendto' "$T/server.err")
+    note "the root-only server received: $(grep -m 3 'recvmsg' "$T/root.err" | tr '\n' ' ')"
+    not has_line "$T/root.err" "recvmsg\(\) = .* from \"$SOCK\""   # nothing through the server
+    has_line "$T/server.err" '^\[server\] sendto\("/proc/self/fd/[0-9]+"\) = 4 bytes$'
+    has_line "$T/server.err" "^\[server\] sendto\(\"$T/n/link\"\) refused: a symbolic link, not a socket\$"
+    has_line "$T/server.err" "^\[server\] sendto\(\"$T/n/d/r\"\) refused: a socket of uid 0, not the sender's \(uid 65534\)\$"
+    [ "$(count 'recvmsg' "$T/root.err")" -eq 1 ]   # the ping only
+    [ "$(<"$T/talk.out")" = "PING" ]
+}
+
+@test "[step 4] a client that never reads its replies holds half the server's send buffer at most: the next client is served at once" {
+    build_peer "$BATS_FILE_TMPDIR"
+    start_server "$SOCK"
+    # Enough 1-byte datagrams to fill the server's send buffer (SO_SNDBUF,
+    # by default net.core.wmem_default) with replies: each takes 768 bytes.
+    n=$(($(</proc/sys/net/core/wmem_default) / 256))
+    peer hog 5 "$PEER" -c "$n" "$SOCK"
+    echo x >&5
+    wait_until has_line "$T/hog.out" "^sent $n\$"
+    hog=$(sed -nE 's/^\[server\] recvmsg\(\) = 1 bytes from ("@[^"]*")$/\1/p' "$T/server.err" | head -n 1)
+    note "the hog, $hog, sent $n datagrams and read no reply; the server:"
+    note "  $(grep -m 1 'SO_SNDBUF' "$T/server.err")"
+    note "  $(count "sendto\\($hog\\) = 1 bytes" "$T/server.err") replies sent to it, then $(count "sendto\\($hog\\) refused" "$T/server.err") times:"
+    note "  $(grep -m 1 'refused' "$T/server.err")"
+    note "  ss -xa src PATH, Send-Q: our replies unread: $(ss -xaH src "$SOCK" | awk '{ print $4 }')"
+    start=${EPOCHREALTIME/[.,]/}
+    talk 'next\n'
+    note "then a client: status $STATUS, $(<"$T/talk.out"), in $(( (${EPOCHREALTIME/[.,]/} - start) / 1000 )) ms"
+    [ "$STATUS" -eq 0 ]
+    [ "$(<"$T/talk.out")" = "NEXT" ]
+    has_line "$T/server.err" "^\[server\] sendto\($hog\) refused: it may hold [0-9]+ bytes of our replies unread"
+}
+
+@test "[step 4] with its send buffer full, the server drops a reply rather than wait for room (MSG_DONTWAIT), and serves on" {
+    build_peer "$BATS_FILE_TMPDIR"
+    start_server "$SOCK"
+    n=$(($(</proc/sys/net/core/wmem_default) / 256))   # as above
+    peer hog1 5 "$PEER" -c "$n" "$SOCK"
+    HOG1=$PID
+    peer hog2 6 "$PEER" -c "$n" "$SOCK"
+    HOG2=$PID
+    peer third 7 "$PEER" "$SOCK"
+    echo x >&5
+    wait_until has_line "$T/hog1.out" "^sent $n\$"
+    echo x >&6
+    wait_until has_line "$T/hog2.out" "^sent $n\$"
+    note "two hogs: ss -xa src PATH, Send-Q: $(ss -xaH src "$SOCK" | awk '{ print $4 }') bytes of replies unread"
+    echo third >&7     # its reply finds no room
+    wait_until has_line "$T/server.err" '^\[server\] sendto\(.*\) = -1'
+    echo 'is anybody there' >&7   # and the server did not wait for room
+    wait_until has_line "$T/server.err" '^\[server\] recvmsg\(\) = 16 bytes'
+    note "then a third client sends two datagrams:"
+    note_lines "  " < <(grep -E 'recvmsg\(\) = (5|16) bytes|= -1' "$T/server.err")
+    has_line "$T/server.err" '^\[server\] sendto\("@[^"]*"\) = -1: Resource temporarily unavailable: reply dropped$'
+    exec 5>&- 6>&-     # the hogs go, and their replies with them
+    wait_gone "$HOG1"
+    wait_gone "$HOG2"
+    talk 'next\n'
+    note "the hogs gone, a client: status $STATUS, $(<"$T/talk.out")"
+    [ "$(<"$T/talk.out")" = "NEXT" ]
 }

@@ -152,6 +152,19 @@ recvmsg_lines() {
     [ "$(grep -c 'accept() = fd' "$T/server.err")" -eq 200 ]
 }
 
+@test "[step 4] a silent client holds the server -t seconds at most; then the next client is served" {
+    start_server -t 1 "$SOCK"
+    open_session                       # connected, and sends nothing
+    t0=${EPOCHREALTIME/./}
+    run_split timeout 10 "$LAB/client" "$SOCK" <<<"next"
+    took=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+    last_match "$T/server.err" 'client dropped'
+    note "$LINE"
+    note "the next client got $output after $took ms"
+    [[ $LINE == "[server] recvmsg() = -1: Resource temporarily unavailable (nothing for 1 s): client dropped" ]]
+    [ "$status" -eq 0 ] && [ "$output" = NEXT ]
+}
+
 @test "[step 5] the client exits 1 with the reason: no server (no file, refused), or a server that goes away" {
     run --separate-stderr "$LAB/client" "$SOCK" </dev/null
     one_error

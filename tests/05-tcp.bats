@@ -2,7 +2,8 @@
 # Lab 05: TCP. getaddrinfo, SO_REUSEADDR, socket/bind/listen/accept/connect,
 # IPv4 and IPv6, and the handshake's states as ss shows them. Every server
 # binds port 0 (any free port) and ss is filtered by that port, so the
-# tests can run in parallel.
+# tests can run in parallel. Two scenarios run in a private network
+# namespace (a link of their own, a tc queue on its loopback): as root only.
 
 bats_require_minimum_version 1.5.0
 # A step written wrong can hang a program; the test then fails, never hangs.
@@ -16,6 +17,38 @@ setup() {
 teardown() {
     exec 5>&- 2>/dev/null || true
     lab_teardown
+    # The namespace goes with its links and its queue.
+    if [ -n "${NS:-}" ]; then ip netns delete "$NS" 2>/dev/null || true; fi
+}
+
+# NSX: the prefix that runs a command in this test's network namespace
+# (netns_setup); empty: the machine's own network.
+NSX=()
+
+# netns_setup: a network namespace for this test alone (NS; NSX runs a
+# command in it), its loopback up. Skips, saying why, where that does not
+# work. Linux-specific: ip-netns(8).
+netns_setup() {
+    local err
+    [ "$(id -u)" -eq 0 ] || skip "needs root: it makes a network namespace (ip netns)"
+    NS=sk$$-$RANDOM   # this test's own: its shell's pid, and a random number
+    if ! err=$(ip netns add "$NS" 2>&1); then
+        NS=
+        skip "ip netns add does not work here: $err"
+    fi
+    NSX=(ip netns exec "$NS")
+    err=$("${NSX[@]}" ip link set lo up 2>&1) || skip "ip netns exec does not work here: $err"
+}
+
+# ns_server ARGS...: the server in the namespace on port 0 (`ip netns exec`
+# execs it: the pid spawn records is the server's own). Sets P and READY.
+ns_server() {
+    spawn server "${NSX[@]}" "$LAB/server" "$@" 0
+    SERVER_PID=$PID
+    wait_until ready_or_dead "$SERVER_PID"
+    [ -s "$T/server.out" ] || { cat "$T/server.err" >&2; return 1; }
+    read -r READY <"$T/server.out"
+    P=${READY##*:}
 }
 
 # need_ipv6: skip the test when this machine has no IPv6 loopback ::1.
@@ -326,4 +359,156 @@ session() {
     [ "$READY" = "listening on 127.0.0.1:5005" ]
     run "$LAB/server" --help
     [[ $output == *"5005"* ]]
+}
+
+# replies_wait PORT: the server's end of a connection on PORT holds more
+# than 64 KiB of replies it cannot send (its Send-Q). ROW is its ss row.
+replies_wait() {
+    local field
+    has_state ESTAB LOCAL "$1" || return 1
+    read -ra field <<<"$ROW"   # State Recv-Q Send-Q Local Peer
+    [ "${field[2]}" -gt 65536 ]
+}
+
+@test "-t 1: a client that sends nothing is dropped after 1 s, one that never reads its replies (a zero window) once a write() has waited 1 s; the next client is served" {
+    # Two servers, one for each client: the two waits run at once.
+    spawn hogs "$LAB/server" -t 1 0
+    wait_until said_or_gone "$PID" "$T/hogs.out" 'listening on'
+    has_line "$T/hogs.out" 'listening on' || { cat "$T/hogs.err" >&2; return 1; }
+    read -r ready <"$T/hogs.out"
+    HP=${ready##*:}
+    # The lab's client reads all it is sent. This one never does: bash's
+    # /dev/tcp connects, cat sends zeros for ever. Its receive buffer
+    # fills, its window drops to zero, the server's replies wait in its
+    # send buffer (Send-Q), and then its write() waits.
+    spawn hog bash -c 'exec cat /dev/zero 3<>"/dev/tcp/127.0.0.1/$0" >&3' "$HP"
+    wait_until replies_wait "$HP"
+    note "never reads, the server's end: $ROW"
+    has_state ESTAB PEER "$HP"
+    note "never reads, the client's end: $ROW"
+
+    server -t 1
+    session idle                      # connected; sends nothing, never closes
+    IDLE=$CLIENT_PID
+    wait_until has_line "$T/server.err" 'accept\(\) = fd'
+    t0=${EPOCHREALTIME/./}
+    echo "next" >"$T/next.in"
+    spawn next "$LAB/client" 127.0.0.1 "$P"
+    NEXT=$PID
+    # Its handshake is the kernel's, so it connects at once; its reply waits
+    # for the server, which waits for the first client.
+    wait_until has_line "$T/next.err" 'connect\(.*\) = 0'
+    not has_line "$T/next.err" 'read\(\) = [0-9]+ bytes'
+    WAIT_LIMIT=2 wait_exit "$NEXT"      # served within about 2 s
+    ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+    note_lines "sends nothing: " < <(grep -E 'accept|read\(\) = -1|close' "$T/server.err")
+    note "the next client: exit $STATUS, '$(<"$T/next.out")', $ms ms after it started"
+    [ "$STATUS" -eq 0 ]
+    [ "$(<"$T/next.out")" = NEXT ]
+    has_line "$T/server.err" '^\[server\] read\(\) = -1: Resource temporarily unavailable \(nothing for 1 s\): client dropped  state=ESTABLISHED$'
+    wait_exit "$IDLE"
+    last_match "$T/idle.err" '^client: '
+    note "the client that sent nothing: exit $STATUS: $LINE"
+    [ "$STATUS" -eq 1 ]
+
+    # Each write() that made some progress before its second was up
+    # returns that much: it can take two or three waits.
+    WAIT_LIMIT=5 wait_until has_line "$T/hogs.err" 'client dropped'
+    last_match "$T/hogs.err" 'client dropped'
+    note "never reads: $LINE"
+    [[ $LINE == "[server] write() = -1: Resource temporarily unavailable (not read for 1 s): client dropped  state=ESTABLISHED" ]]
+    run --separate-stderr "$LAB/client" 127.0.0.1 "$HP" <<<"next"
+    note "its server, the next client: exit $status, '$output'"
+    [ "$output" = NEXT ]
+    run "$LAB/server" --help
+    [[ $output == *"-t SECONDS"*"default 30"* ]]
+}
+
+# lo_queue_shut: every packet on the namespace's loopback now waits in its
+# queue: a token bucket filter (tc-tbf(8)) of 100 bytes, refilled at 8 bits
+# a second, starts full; one 92-byte datagram (to the discard port, where
+# nobody listens) spends it, and a 66-byte segment then waits a minute.
+lo_queue_shut() {
+    "${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000 &&
+        "${NSX[@]}" bash -c 'printf "%50s" x >/dev/udp/127.0.0.1/9'
+}
+
+# lo_queued: QUEUED, the backlog of the namespace's loopback queue as
+# `tc -s qdisc` shows it ("66b 1p"); true when it holds a packet or more.
+lo_queued() {
+    local qdisc
+    qdisc=$("${NSX[@]}" tc -s qdisc show dev lo)
+    [[ $qdisc =~ backlog\ ([0-9]+b\ ([0-9]+)p) ]] || return 1
+    QUEUED=${BASH_REMATCH[1]}
+    [ "${BASH_REMATCH[2]}" -ge 1 ]
+}
+
+@test "a client that vanishes (its packets held by tc, then killed: no FIN or RST arrives) costs the server -t seconds, then it takes the next" {
+    netns_setup
+    err=$("${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000 2>&1 &&
+        "${NSX[@]}" tc qdisc delete dev lo root 2>&1) || skip "tc cannot give lo a tbf queue: $err"
+    err=$("${NSX[@]}" bash -c 'printf x >/dev/udp/127.0.0.1/9' 2>&1) ||
+        skip "bash cannot send a datagram with /dev/udp: $err"
+    ns_server -t 1
+    mkfifo "$T/gone.in"
+    exec 5<>"$T/gone.in"
+    spawn gone "${NSX[@]}" "$LAB/client" 127.0.0.1 "$P"
+    GONE=$PID
+    echo "before" >&5
+    wait_until has_line "$T/gone.err" 'read\(\) = 7 bytes'   # the connection works
+    # The network goes (lo's queue holds everything), then the client: its
+    # kernel's FIN waits in the queue, and the server hears nothing.
+    lo_queue_shut
+    kill -KILL "$GONE"
+    wait_gone "$GONE"
+    wait_until lo_queued
+    note "client killed; tc -s qdisc show dev lo: backlog $QUEUED (its FIN, held)"
+    WAIT_LIMIT=3 wait_until has_line "$T/server.err" 'client dropped'
+    last_match "$T/server.err" 'client dropped'
+    note "$LINE"
+    [[ $LINE == "[server] read() = -1: Resource temporarily unavailable (nothing for 1 s): client dropped  state=ESTABLISHED" ]]
+    wait_until has_line "$T/server.err" 'close\(fd'
+    # The queue goes, and what it held with it: the FIN is lost for good.
+    "${NSX[@]}" tc qdisc delete dev lo root
+    run --separate-stderr "${NSX[@]}" "$LAB/client" 127.0.0.1 "$P" <<<"next"
+    note "the next client: exit $status, '$output'"
+    [ "$output" = NEXT ]
+    [ "$(grep -c 'accept() = fd' "$T/server.err")" -eq 2 ]
+}
+
+@test "a link-local address with a 15-character interface name (fe80:...%ifname, 55 characters): the readiness line shows it whole" {
+    netns_setup
+    link=abcdefghijklmno                         # IF_NAMESIZE - 1: the longest name
+    addr=fe80:1111:2222:3333:4444:5555:6666:7777 # link-local (fe80::/10), nothing to shorten
+    err=$("${NSX[@]}" ip link add "$link" type veth peer name peer0 2>&1) ||
+        skip "ip link cannot make a veth pair here: $err"
+    "${NSX[@]}" ip link set "$link" up
+    "${NSX[@]}" ip link set peer0 up
+    # nodad: usable at once, without duplicate address detection first
+    "${NSX[@]}" ip addr add "$addr/64" dev "$link" nodad
+    ns_server -b "$addr%$link"
+    note "$READY"
+    [ "$READY" = "listening on [$addr%$link]:$P" ]
+    run --separate-stderr "${NSX[@]}" "$LAB/client" "$addr%$link" "$P" <<<"scoped"
+    note_lines "" <<<"$(grep -E 'connect\(' <<<"$stderr")"
+    [ "$output" = SCOPED ]
+    [[ $stderr == *"connect([$addr%$link]:$P) = 0  state=ESTABLISHED"* ]]
+}
+
+@test "[step 1] -b any: getaddrinfo(NULL, PORT, AI_PASSIVE) gives the wildcard addresses; the server binds the first, every interface" {
+    start_server -b any 0
+    P=${READY##*:}
+    note "readiness line: $READY"
+    last_match "$T/server.err" 'getaddrinfo\('
+    note "$LINE"
+    [[ $LINE == "[server] getaddrinfo(NULL, \"0\", AI_PASSIVE) = "* ]]
+    [[ $READY == "listening on 0.0.0.0:$P" || $READY == "listening on [::]:$P" ]]
+    run --separate-stderr "$LAB/client" 127.0.0.1 "$P" <<<"from anywhere"
+    [ "$output" = "FROM ANYWHERE" ]
+    # A number, even a wildcard one, is taken as it is: no AI_PASSIVE.
+    rm "$T/server.out"
+    start_server -b 0.0.0.0 0
+    last_match "$T/server.err" 'getaddrinfo\('
+    note "$LINE"
+    [[ $LINE == '[server] getaddrinfo("0.0.0.0", "0") = 0.0.0.0:0' ]]
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env bats
 # Lab 06: UDP: no connection, boundaries kept, truncation, connected UDP
-# and ICMP errors, and loss: a full receive queue drops datagrams.
+# and ICMP errors, and loss: a full receive queue drops datagrams, and
+# asks for more than net.core.rmem_max in vain. And no source is trusted:
+# the client takes replies from the server only, the server answers from
+# the address it was asked (IP_PKTINFO) and never its own port (loops).
 
 bats_require_minimum_version 1.5.0
 # A step written wrong can hang a program; the test then fails, never hangs.
@@ -60,6 +63,22 @@ free_port() {
 # have_ipv6_loopback: ::1 exists on lo (IPv6 is not disabled).
 have_ipv6_loopback() {
     grep -qs '^00000000000000000000000000000001 ' /proc/net/if_inet6
+}
+
+# low_port: sets LOW to a UDP port below 1024 that no socket has (ss -uan).
+low_port() {
+    local used p
+    used=" $(ss -uanH | awk '{ n = split($4, a, ":"); print a[n] }' | tr '\n' ' ') "
+    for ((p = 1023; p >= 512; p--)); do
+        [[ $used == *" $p "* ]] || { LOW=$p; return 0; }
+    done
+    return 1
+}
+
+# loop_or_refusal: the server (A, stopped earlier) narrated its refusal,
+# or it has answered more than 3 datagrams: a loop.
+loop_or_refusal() {
+    has_line "$T/server.err" 'not answered' || [ "$(count '^\[server\] recvmsg' "$T/server.err")" -gt 3 ]
 }
 
 @test "[step 2] no listen, no accept, no connection: ss shows the socket UNCONN; strace shows socket, bind, recvmsg, sendto" {
@@ -219,6 +238,11 @@ have_ipv6_loopback() {
     run "$LAB/server" -b nonsense 0
     note "server -b nonsense: exit $status: ${lines[0]}"
     [ "$status" -eq 2 ]
+    for args in "-b nonsense" "-p 0" "-p 70000"; do
+        run "$LAB/client" $args 127.0.0.1 1
+        note "client $args: exit $status: ${lines[0]}"
+        [ "$status" -eq 2 ]
+    done
     usage_contract server 5006
     usage_contract client "HOST PORT"
 }
@@ -287,4 +311,112 @@ have_ipv6_loopback() {
     [ "$READY" = "receiving on 127.0.0.1:5006" ]
     run "$LAB/server" --help
     [[ $output == *"5006"* ]]
+}
+
+@test "a datagram from anyone but the server is no reply: the client ignores a third party's, and prints only the server's" {
+    serve
+    kill -STOP "$SERVER_PID"     # the real reply waits until the third party has spoken
+    wait_until stopped "$SERVER_PID"
+    echo "pay 100 to bob" >"$T/client.in"
+    spawn client "$LAB/client" -t 5000 127.0.0.1 "$PORT"
+    CLIENT_PID=$PID
+    wait_until said_or_gone "$CLIENT_PID" "$T/client.err" '^\[client\] getsockname\(\) = '
+    last_match "$T/client.err" '^\[client\] getsockname\(\) = .*:([0-9]+)$'
+    note "$LINE"
+    # bash's /dev/udp: a socket of its own, connected to the client's port.
+    printf 'TRANSFER 100 TO MALLORY' >"/dev/udp/127.0.0.1/$MATCH"
+    wait_until said_or_gone "$CLIENT_PID" "$T/client.err" '^\[client\] recvfrom\(\)'
+    kill -CONT "$SERVER_PID"
+    wait_exit "$CLIENT_PID"
+    note_lines "  " < <(grep 'recvfrom' "$T/client.err")
+    note "the client printed: $(<"$T/client.out"); exit $STATUS"
+    has_line "$T/client.err" '^\[client\] recvfrom\(\) = 23 bytes from 127\.0\.0\.1:[0-9]+: not the server, ignored$'
+    [ "$STATUS" -eq 0 ]
+    [ "$(<"$T/client.out")" = "PAY 100 TO BOB" ]
+}
+
+@test "bound to the wildcard (-b 0.0.0.0, -b ::), the server replies from the address each request came to (IP_PKTINFO): client -c 127.0.0.2 gets its reply" {
+    serve -b 0.0.0.0
+    talk 'two\n' -c -t 1000 127.0.0.2 "$PORT"
+    note "server -b 0.0.0.0, client -c 127.0.0.2 $PORT: exit $STATUS, printed: $(<"$T/out")"
+    note_lines "  " < <(grep -E 'getaddrinfo|PKTINFO|recvmsg|sendmsg' "$T/server.err")
+    [ "$(<"$T/out")" = "TWO" ]
+    has_line "$T/server.err" '^\[server\] recvmsg\(\) = 3 bytes from 127\.0\.0\.1:[0-9]+ to 127\.0\.0\.2$'
+    has_line "$T/server.err" '^\[server\] sendmsg\(127\.0\.0\.1:[0-9]+, from 127\.0\.0\.2\) = 3 bytes$'
+    have_ipv6_loopback || skip "no ::1 on this machine (IPv6 is disabled): -b :: not tried"
+    kill -TERM "$SERVER_PID"
+    wait_gone "$SERVER_PID"
+    rm "$T/server.out" "$T/server.err"
+    serve -b ::      # IPv6, and IPv4 too: 127.0.0.2 comes as ::ffff:127.0.0.2
+    talk 'three\n' -c -t 1000 127.0.0.2 "$PORT"
+    note "server -b ::, client -c 127.0.0.2 $PORT: exit $STATUS, printed: $(<"$T/out")"
+    note_lines "  " < <(grep -E 'recvmsg|sendmsg' "$T/server.err")
+    [ "$(<"$T/out")" = "THREE" ]
+    has_line "$T/server.err" '^\[server\] sendmsg\(\[::ffff:127\.0\.0\.1\]:[0-9]+, from ::ffff:127\.0\.0\.2\) = 5 bytes$'
+}
+
+@test "server -b '*': getaddrinfo(NULL, PORT, AI_PASSIVE) gives the wildcard (AI_PASSIVE only with no node), and a client of 127.0.0.2 gets its reply" {
+    serve -b '*'
+    note "server -b '*' 0: $READY"
+    [[ $READY =~ ^receiving\ on\ (0\.0\.0\.0|\[::\]):[0-9]+$ ]]
+    has_line "$T/server.err" '^\[server\] getaddrinfo\(NULL, 0, AI_PASSIVE\) = (0\.0\.0\.0|\[::\]):0$'
+    # With a node, AI_PASSIVE would be ignored: none is passed. (This server
+    # stops at bind(): the port is taken.)
+    run_split "$LAB/server" -b 0.0.0.0 "$PORT"
+    note "server -b 0.0.0.0 $PORT: ${stderr_lines[0]}"
+    [ "${stderr_lines[0]}" = "[server] getaddrinfo(0.0.0.0, $PORT) = 0.0.0.0:$PORT" ]
+    talk 'star\n' 127.0.0.2 "$PORT"
+    note_lines "  " < <(grep -hE 'bind|recvfrom' "$T/server.err" "$T/client.err")
+    [ "$(<"$T/out")" = "STAR" ]
+}
+
+@test "no loop: the server never answers a datagram from its own port; two servers on one port, pointed at each other, stay quiet" {
+    serve                        # A, on 127.0.0.1:PORT
+    kill -STOP "$SERVER_PID"
+    wait_until stopped "$SERVER_PID"
+    # A datagram for A from 127.0.0.2:PORT, the address of a second server
+    # to come: the client sends it from there (-b, -p) and exits (-n).
+    talk 'ping\n' -n -b 127.0.0.2 -p "$PORT" 127.0.0.1 "$PORT"
+    [ "$STATUS" -eq 0 ]
+    spawn twin "$LAB/server" -b 127.0.0.2 "$PORT"    # B, on 127.0.0.2:PORT
+    TWIN_PID=$PID
+    wait_until said_or_gone "$TWIN_PID" "$T/twin.out" 'receiving on'
+    has_line "$T/twin.out" 'receiving on'
+    kill -CONT "$SERVER_PID"     # A's reply would go to B, B's to A...
+    wait_until loop_or_refusal
+    # (Checked before anything reads the whole files: a loop writes
+    # thousands of lines a second.)
+    has_line "$T/server.err" "^\[server\] recvmsg\(\) = 4 bytes from 127\.0\.0\.2:$PORT: our own port, not answered \(a loop\)$"
+    talk 'twin\n' 127.0.0.2 "$PORT"   # B serves a real client
+    note_lines "A: " <"$T/server.err"
+    note_lines "B: " <"$T/twin.err"
+    [ "$(<"$T/out")" = "TWIN" ]
+    [ "$(count 'recvmsg' "$T/server.err")" -eq 1 ]
+    [ "$(count 'recvmsg' "$T/twin.err")" -eq 1 ]    # the client's, and nothing from A
+}
+
+@test "no loop: a datagram from a port below 1024 (a service's: echo is 7, chargen 19) is not answered" {
+    low_port || skip "no free UDP port below 1024"
+    [ "$(id -u)" -eq 0 ] || [ "$(</proc/sys/net/ipv4/ip_unprivileged_port_start)" -le "$LOW" ] ||
+        skip "needs root to send from port $LOW"
+    serve
+    talk 'echo?\n' -n -b 127.0.0.2 -p "$LOW" 127.0.0.1 "$PORT"
+    wait_until has_line "$T/server.err" 'recvmsg'
+    note_lines "  " < <(grep -E 'recvmsg|sendto' "$T/server.err")
+    has_line "$T/server.err" "^\[server\] recvmsg\(\) = 5 bytes from 127\.0\.0\.2:$LOW: a service's port, not answered \(a loop\)$"
+    not has_line "$T/server.err" 'sendto'
+}
+
+@test "SO_RCVBUF: the server narrates what it asked and what getsockopt() returns: min(asked, net.core.rmem_max), doubled" {
+    read -r max </proc/sys/net/core/rmem_max
+    ask=16777216                 # the most -r takes: 16 MiB
+    serve -r "$ask"
+    note_lines "  " < <(grep 'SO_RCVBUF' "$T/server.err")
+    last_match "$T/server.err" '^\[server\] getsockopt\(SO_RCVBUF\) = ([0-9]+) '
+    got=$MATCH
+    want=$((2 * (ask < max ? ask : max)))
+    note "asked $ask, net.core.rmem_max $max: got $got, 2 x $((want / 2))"
+    [ "$got" -eq "$want" ]
+    has_line "$T/server.err" "^\[server\] setsockopt\(SO_RCVBUF, $ask\) = 0$"
+    has_line "$T/server.err" "getsockopt\(SO_RCVBUF\) = $got \(asked $ask, (capped at|within) net\.core\.rmem_max $max, doubled: socket\(7\)\)$"
 }

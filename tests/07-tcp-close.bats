@@ -4,9 +4,10 @@
 # waits after each call until ss shows the transition, and prints the
 # timeline: the ss state of the client's end and of the server's end
 # ("-": no such socket), and the call as its program narrated it (state=
-# there is the program's own TCP_INFO, read right after the call). One
-# scenario runs in a private network namespace, where it may change the
-# queue of the loopback interface (tc): as root only.
+# there is the program's own TCP_INFO, read right after the call). Three
+# scenarios run in a private network namespace, where they may change the
+# queue of the loopback interface (tc), add a link, or narrow the range of
+# ephemeral ports: as root only.
 
 bats_require_minimum_version 1.5.0
 # A step written wrong can hang a program; the test then fails, never hangs.
@@ -242,10 +243,10 @@ seen() {
 
 # netns_setup: a network namespace for this test alone (NS, with NSX the
 # prefix that runs a command in it), its loopback up. Skips, saying why,
-# where that or tc does not work.
+# where that does not work.
 netns_setup() {
     local err
-    [ "$(id -u)" -eq 0 ] || skip "needs root: it makes a network namespace and changes its tc queue"
+    [ "$(id -u)" -eq 0 ] || skip "needs root: it makes a network namespace (ip netns)"
     NS=sk$$-$RANDOM   # this test's own: its shell's pid, and a random number
     if ! err=$(ip netns add "$NS" 2>&1); then
         NS=
@@ -253,6 +254,12 @@ netns_setup() {
     fi
     NSX=(ip netns exec "$NS")
     err=$("${NSX[@]}" ip link set lo up 2>&1) || skip "ip netns exec does not work here: $err"
+}
+
+# need_tc: skips, saying why, where tc cannot give the namespace's loopback
+# a queue, or bash cannot send the datagrams that make it look.
+need_tc() {
+    local err
     err=$("${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000 2>&1 &&
         "${NSX[@]}" tc qdisc delete dev lo root 2>&1) || skip "tc cannot give lo a tbf queue: $err"
     err=$("${NSX[@]}" bash -c 'printf x >/dev/udp/127.0.0.1/9' 2>&1) ||
@@ -328,6 +335,7 @@ syn_sent() {
 # ends in CLOSING until the queue opens.
 @test "[step 3] the whole diagram, all ten states in one table: a handshake held by tc, a simultaneous close (FIN-WAIT-1 -> CLOSING -> TIME-WAIT) held by tc, then an orderly close" {
     netns_setup
+    need_tc
     printf 'hello\n' >"$T/client.in"
     # Connection A. The server, -a, answers the first read and sends its
     # FIN without waiting for the client's.
@@ -547,4 +555,111 @@ syn_sent() {
     run "$LAB/client" -p 0 127.0.0.1 "$P"
     [ "$status" -eq 2 ]
     [[ ${lines[0]} == "client: bad MS '0'"* ]]
+}
+
+# server_on NAME ARGS...: a plain server, spawned as NAME on port 0 with
+# ARGS (in the namespace NSX, when set). Sets PORT.
+server_on() {
+    local name=$1 ready
+    shift
+    spawn "$name" "${NSX[@]}" "$LAB/server" "$@" 0
+    wait_until said_or_gone "$PID" "$T/$name.out" 'listening on'
+    has_line "$T/$name.out" 'listening on' || { cat "$T/$name.err" >&2; return 1; }
+    read -r ready <"$T/$name.out"
+    PORT=${ready##*:}
+}
+
+@test "-t 1: a client that never sends its FIN holds the server 1 s, then is dropped; the next client is served" {
+    # The client stops before its shutdown(): the server's read() waits for
+    # the end of the request. (A client that never reads the reply is
+    # dropped the same way, once a write() has waited 1 s: 05's test shows
+    # it; a reply that big takes two waits or more, the first write()
+    # returning what it could send.)
+    plain_server -t 1
+    printf 'no end\n' >"$T/client.in"
+    stepped_client
+    wait_until has_line "$T/client.err" 'step: about to shutdown'
+    WAIT_LIMIT=3 wait_until has_line "$T/server.err" 'client dropped'
+    last_match "$T/server.err" 'client dropped'
+    note "$LINE"
+    [ "$LINE" = "[server] read() = -1: Resource temporarily unavailable (nothing for 1 s): client dropped  state=ESTABLISHED" ]
+    wait_until has_line "$T/server.err" 'close\(fd'
+    run --separate-stderr "$LAB/client" 127.0.0.1 "$P" <<<"next"
+    note "the next client: exit $status, '$output'"
+    [ "$output" = NEXT ]
+    run "$LAB/server" --help
+    [[ $output == *"-t SECONDS"*"default 30"* ]]
+}
+
+@test "a request over 16 MiB: the server says it is over the limit and closes (the client sees a reset); the usages name the limit" {
+    run "$LAB/server" --help
+    [[ $output == *"16 MiB"* ]]
+    run "$LAB/client" --help
+    [[ $output == *"16 MiB"* ]]
+    plain_server
+    run --separate-stderr bash -c 'head -c 16777217 /dev/zero | "$0" 127.0.0.1 "$1"' "$LAB/client" "$P"
+    note "16 MiB + 1 byte: client exit $status: ${stderr_lines[-1]}"
+    [ "$status" -eq 1 ]
+    wait_until has_line "$T/server.err" 'close\(fd'
+    last_match "$T/server.err" 'limit'
+    note "$LINE"
+    [[ $LINE == "[server] the request exceeds 16 MiB (16777216 bytes), the limit: "* ]]
+}
+
+@test "a link-local address with a 15-character interface name (fe80:...%ifname, 55 characters): the readiness line shows it whole" {
+    netns_setup
+    link=abcdefghijklmno                         # IF_NAMESIZE - 1: the longest name
+    addr=fe80:1111:2222:3333:4444:5555:6666:7777 # link-local (fe80::/10), nothing to shorten
+    err=$("${NSX[@]}" ip link add "$link" type veth peer name peer0 2>&1) ||
+        skip "ip link cannot make a veth pair here: $err"
+    "${NSX[@]}" ip link set "$link" up
+    "${NSX[@]}" ip link set peer0 up
+    # nodad: usable at once, without duplicate address detection first
+    "${NSX[@]}" ip addr add "$addr/64" dev "$link" nodad
+    server_on server -b "$addr%$link"
+    read -r READY <"$T/server.out"
+    note "$READY"
+    [ "$READY" = "listening on [$addr%$link]:$PORT" ]
+    run --separate-stderr "${NSX[@]}" "$LAB/client" "$addr%$link" "$PORT" <<<"scoped"
+    note_lines "" <<<"$(grep -E 'connect\(' <<<"$stderr")"
+    [ "$output" = SCOPED ]
+    [[ $stderr == *"connect([$addr%$link]:$PORT) = 0 from [$addr%$link]:"* ]]
+}
+
+@test "-b any: the wildcard address, from getaddrinfo(NULL, PORT, AI_PASSIVE): every interface" {
+    plain_server -b any
+    note "readiness line: $READY"
+    [[ $READY == "listening on 0.0.0.0:$P" || $READY == "listening on [::]:$P" ]]
+    run --separate-stderr "$LAB/client" 127.0.0.1 "$P" <<<"from anywhere"
+    [ "$output" = "FROM ANYWHERE" ]
+}
+
+@test "TIME-WAIT at the server does not refuse the client's port: a new connection from it, its SYN newer than the old connection, takes the pair over" {
+    netns_setup
+    printf 'first\n' >"$T/client.in"
+    server_on server -a                        # the server sends the first FIN
+    P=$PORT
+    # From now on, one ephemeral port in this namespace: every client
+    # connects from it. (The kernel's log says it prefers a range whose
+    # ends differ in parity.)
+    "${NSX[@]}" bash -c 'echo "50000 50000" >/proc/sys/net/ipv4/ip_local_port_range'
+    header
+    stepped_client
+    wait_until has_line "$T/client.err" 'step: about to shutdown'
+    last_match "$T/server.err" 'shutdown\('   # sets LINE
+    row CLOSE-WAIT FIN-WAIT-2
+    press client 'shutdown\(SHUT_WR\) ='
+    row - TIME-WAIT
+    press client 'read\(\) = 0'
+    press client 'close\('
+    row - TIME-WAIT
+    tw=$("${NSX[@]}" ss -tanoH state time-wait "( sport = :$P and dport = :$C )")
+    note "the server's end: $tw"
+    [ "$C" = 50000 ]
+    [ -n "$tw" ]
+    run --separate-stderr "${NSX[@]}" "$LAB/client" 127.0.0.1 "$P" <<<"second"
+    note_lines "a new client: " <<<"$(grep -E 'connect\(' <<<"$stderr")"
+    [ "$output" = SECOND ]
+    [[ $stderr == *"connect(127.0.0.1:$P) = 0 from 127.0.0.1:$C  state=ESTABLISHED"* ]]
+    [ "$(grep -c "accept() = fd [0-9]* from 127.0.0.1:$C " "$T/server.err")" -eq 2 ]
 }

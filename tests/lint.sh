@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/lint.sh - static analysis of every program of every lab, the
-# solutions and the students' skeletons: cppcheck, then clang-tidy.
+# solutions and the students' skeletons: cppcheck, then clang-tidy; and
+# the shared helpers' copies against their one text (tests/canonical.sh).
 #
 #   tests/lint.sh [LABDIR...]     (default: solutions/*/ labs/*/)
 #
@@ -104,6 +105,13 @@ for f in "${tidy[@]}"; do
         "$tmp/$(printf %s "$f" | tr / _)"
 done
 [ -f "$tmp/failed" ] && status=1
+
+# The helpers several labs carry: one text, tests/canonical.[ch].
+echo "== canonical helpers (tests/canonical.sh)"
+if ! canon=$(tests/canonical.sh); then
+    grep -E 'differs|no section|not in|^    ' <<<"$canon"
+    status=1
+fi
 
 if [ "$status" -ne 0 ]; then
     echo "lint.sh: findings above (cppcheck and/or clang-tidy)" >&2

@@ -10,7 +10,6 @@
 #include "lab.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -38,6 +37,7 @@ int main(int argc, char *argv[])
     struct sockaddr_un peer;
     char *end = NULL;
 
+    open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
     parse_help(argc, argv, usage);
     if (argc < 2)
         usage_error(usage, "missing FD, the number of an inherited socket descriptor");
@@ -70,7 +70,7 @@ int main(int argc, char *argv[])
     /* We must never block writing while the server is blocked writing its
      * replies to us: both buffers would fill and neither side would read
      * again. So the socket is non-blocking and poll(2) says when to move. */
-    if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+    if (set_nonblocking(fd) == -1)   /* F_GETFL, then F_SETFL: lab.c */
         fail("fcntl");
 
     for (;;) {

@@ -12,27 +12,41 @@
 
 #define BUF_SIZE 65536   /* bytes moved per read() */
 
-/* "server", "child" or "client": prefixes narration and error messages. */
+/* == canonical: narration == */
+/* The program's name ("server", "client"...): prefixes its narration and
+ * its error messages. */
 extern const char *prog;
 
-/* Narration, the lesson made visible: "[server] fork() = 1234" on stderr.
- * The server and its client share one stderr, so each line goes out in a
- * single write(2): two processes writing at once cannot cut it in two. */
+/* Narration, the lesson made visible: "[server] accept() = fd 4" on stderr. */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Runtime failure: "server: socketpair: Too many open files", exit
- * status 1. fail() appends ": " and strerror(errno); failx() does not. */
+/* Runtime failure: "server: bind /tmp/x.sock: Address already in use",
+ * exit status 1. fail() appends ": " and strerror(errno); failx() does not. */
 _Noreturn void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void failx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Usage error: a one-line reason, then the usage text; exit status 2. */
 _Noreturn void usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* == end canonical: narration == */
+
+/* == canonical: std-fds == */
+/* The first call of every program: descriptors 0, 1 and 2, when closed,
+ * are opened on /dev/null, so that no socket can take their numbers. */
+void open_std_fds(void);
+/* == end canonical: std-fds == */
+
+/* == canonical: nonblock == */
+/* Adds O_NONBLOCK to fd's status flags, keeping the others. Returns 0, or
+ * -1 with errno set (fcntl(2)). */
+int set_nonblocking(int fd);
+/* == end canonical: nonblock == */
 
 /* -h or --help anywhere on the command line: print the usage on standard
  * output and exit 0. Each program then reads its own arguments. */
 void parse_help(int argc, char *argv[], const char *usage);
 
+/* == canonical: bytes == */
 /* The protocol: ASCII a-z become A-Z, every other byte is left alone. */
 void upcase(char *buf, size_t n);
 
@@ -40,5 +54,6 @@ void upcase(char *buf, size_t n);
  * asked (a partial write) or be interrupted by a signal (EINTR). Returns 0,
  * or -1 with errno set. */
 int write_all(int fd, const char *buf, size_t n);
+/* == end canonical: bytes == */
 
 #endif

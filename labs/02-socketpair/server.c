@@ -72,6 +72,7 @@ int main(int argc, char *argv[])
     pid_t pid = -1, waited = -1;
     char fdarg[16];           /* sv[1] as text: the client's argument */
 
+    open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
     parse_help(argc, argv, usage);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-k") == 0)

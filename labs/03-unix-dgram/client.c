@@ -10,7 +10,6 @@
 #include "lab.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,14 +33,15 @@ int main(int argc, char *argv[])
     struct sockaddr_un addr, me = { .sun_family = AF_UNIX };
     socklen_t melen = sizeof me;
     struct options opt;
-    /* Input is read with read(2), not getline(3): lines that stdio holds in
-     * its buffer would be invisible to poll(2). in[start..have) is input
-     * not yet sent; when ready, its first len bytes are the next datagram. */
-    static char in[MAX_MSG + 1], reply[MAX_MSG + 1];
-    size_t start = 0, have = 0, len = 0;
+    /* Standard input, read with read(2) into a buffer of our own (lab.c):
+     * when ready, the next line is its first len bytes unsent. */
+    static struct input in;
+    static char reply[MAX_MSG + 1];
+    size_t len = 0, unanswered = 0;   /* bytes sent, no reply yet */
     long sent = 0, received = 0;
-    int stdin_done = 0, ready = 0, waiting = 0, fd = -1, rc = -1;
+    int ready = 0, waiting = 0, fd = -1, rc = -1;
 
+    open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
     parse_args(argc, argv, usage, "n", &addr, &opt);
     signal(SIGPIPE, SIG_IGN);
 
@@ -77,35 +77,30 @@ int main(int argc, char *argv[])
         fail("connect %s", addr.sun_path);   /* ENOENT: no file; ECONNREFUSED: nobody bound */
     say("connect(\"%s\") = 0", addr.sun_path);
 
-    /* When the server's receive queue is full, send() would block, and the
-     * server may be blocked sending us replies we are not reading. So the
-     * socket is non-blocking and poll(2) says when to move: POLLOUT, on a
-     * connected datagram socket, means the server's queue has room (Linux). */
-    if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+    /* When the server's receive queue is full, send() would block, while
+     * the server's replies wait for us to read them. So the socket is
+     * non-blocking and poll(2) says when to move: POLLOUT, on a connected
+     * datagram socket, means the server's queue has room (Linux). */
+    if (set_nonblocking(fd) == -1)   /* F_GETFL, then F_SETFL: lab.c */
         fail("fcntl");
 
     for (;;) {
-        if (!ready) {   /* cut the next line out of the input */
-            char *nl = memchr(in + start, '\n', have - start);
-            size_t line = nl != NULL ? (size_t)(nl - (in + start)) : have - start;
-            if (line > MAX_MSG)
-                failx("line %ld is longer than %d bytes, the largest datagram of this lab",
-                      sent + 1, MAX_MSG);
-            if (nl != NULL || (stdin_done && line > 0)) {
-                len = line;
-                ready = 1;
-            } else if (stdin_done && received == sent) {
-                break;   /* every line sent, every reply in */
-            }
-        }
+        if (!ready)   /* a whole line in the input? (lab.c) */
+            ready = next_line(&in, &len, sent + 1);
+        if (!ready && in.done && received == sent)
+            break;   /* every line sent, every reply in */
+        /* The server does not wait for a receiver that lags: a reply it
+         * cannot send at once is dropped. So we send no more while WINDOW
+         * bytes are unanswered (one line always goes), and read. */
+        int go = ready && (unanswered == 0 || unanswered + len <= WINDOW);
         struct pollfd p[2] = {
-            { .fd = (stdin_done || ready) ? -1 : 0, .events = POLLIN },
-            { .fd = fd, .events = POLLIN | (ready ? POLLOUT : 0) },
+            { .fd = (in.done || ready) ? -1 : 0, .events = POLLIN },
+            { .fd = fd, .events = POLLIN | (go ? POLLOUT : 0) },
         };
-        /* A line ready and no EAGAIN yet: just look (timeout 0), then try
+        /* A line to send and no EAGAIN yet: just look (timeout 0), then try
          * send(); after EAGAIN, wait for POLLOUT. Replies due: wait, but
          * look every PROBE_MS whether the server is still there. */
-        int timeout = ready && !waiting ? 0 : received < sent ? PROBE_MS : -1;
+        int timeout = go && !waiting ? 0 : received < sent ? PROBE_MS : -1;
         int r = poll(p, 2, timeout);
         if (r == -1) {
             if (errno == EINTR)
@@ -116,27 +111,17 @@ int main(int argc, char *argv[])
             /* A datagram socket has no connection that the server's death
              * could end: nothing tells us. Ask (lab.c). */
             say("poll() = 0: no reply in %d ms", PROBE_MS);
-            int gone = probe_bound(&addr);
+            int gone = probe_socket_file(&addr, SOCK_DGRAM);
             if (gone != 0) {
                 say("connect(\"%s\") = -1 on a new socket: %s", addr.sun_path, strerror(gone));
                 failx("the server is gone: %ld of %ld replies missing", sent - received, sent);
             }
             say("connect(\"%s\") = 0 on a new socket: the server is there", addr.sun_path);
         }
-        if (p[0].revents) {   /* more input: first move the unsent part to the front */
-            memmove(in, in + start, have - start);
-            have -= start;
-            start = 0;
-            ssize_t n = read(0, in + have, sizeof in - have);
-            if (n == -1 && errno != EINTR)
-                fail("read stdin");
-            if (n == 0)
-                stdin_done = 1;
-            if (n > 0)
-                have += (size_t)n;
-        }
-        if (ready) {   /* one line, one datagram: all of it or nothing */
-            ssize_t w = send(fd, in + start, len, 0);
+        if (p[0].revents)
+            read_input(&in);   /* read(2) on 0, after what is not sent: lab.c */
+        if (go) {   /* one line, one datagram: all of it or nothing */
+            ssize_t w = send(fd, in.buf + in.start, len, 0);
             if (w == -1 && errno == EAGAIN) {
                 if (!waiting)
                     say("send() = -1: %s (server's queue is full: waiting)", strerror(errno));
@@ -146,9 +131,8 @@ int main(int argc, char *argv[])
             } else if (w >= 0) {
                 say("send() = %zd bytes", w);
                 sent++;
-                start += len;
-                if (start < have)
-                    start++;   /* the newline */
+                unanswered += len;
+                line_sent(&in, len);
                 ready = waiting = 0;
             }
         }
@@ -161,6 +145,8 @@ int main(int argc, char *argv[])
             if (n >= 0) {
                 say("recv() = %zd bytes", n);
                 received++;
+                /* A reply is as long as its line, or shorter (server -s) */
+                unanswered = received == sent || (size_t)n > unanswered ? 0 : unanswered - (size_t)n;
                 reply[n] = '\n';
                 if (write_all(1, reply, (size_t)n + 1) == -1)
                     fail("write stdout");

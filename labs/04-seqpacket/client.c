@@ -10,7 +10,6 @@
 #include "lab.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,7 +35,8 @@ int main(int argc, char *argv[])
     long sent = 0, received = 0;   /* messages sent, replies received */
     int ready = 0, stdin_done = 0, fd = -1, rc = -1;
 
-    parse_args(argc, argv, usage, &addr, NULL, NULL);
+    open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
+    parse_args(argc, argv, usage, &addr, NULL, NULL, NULL);
     signal(SIGPIPE, SIG_IGN);   /* a vanished server gives EPIPE, not death */
 
     /* TODO 5: Create a seqpacket socket (AF_UNIX, SOCK_SEQPACKET) into fd
@@ -49,7 +49,7 @@ int main(int argc, char *argv[])
     /* As in lab 01, we must never block sending while the server is
      * blocked sending replies to us: the socket is non-blocking and
      * poll(2) says when to move. Many messages may be in flight. */
-    if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+    if (set_nonblocking(fd) == -1)   /* F_GETFL, then F_SETFL: lab.c */
         fail("fcntl");
 
     for (;;) {

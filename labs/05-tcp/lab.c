@@ -1,5 +1,7 @@
-/* lab.c - narration, error exits, argument parsing and byte shuffling for
- * lab 05 (see lab.h). */
+/* lab.c - narration, error exits, argument parsing, the server's signals
+ * and timeouts, and byte shuffling for lab 05 (see lab.h). The sections
+ * marked "canonical" are the course's one text of each (tests/canonical.c),
+ * the same in every lab that has them. */
 
 /* struct tcp_info in <netinet/tcp.h> is a Linux extension, hidden under
  * -D_POSIX_C_SOURCE; _DEFAULT_SOURCE shows it (feature_test_macros(7)). */
@@ -7,36 +9,61 @@
 #include "lab.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 const char *prog = "lab05";
 
-void say(const char *fmt, ...)
+/* ADDR_STRLEN (lab.h) holds the longest host and port getnameinfo(3) may
+ * write (NI_MAXHOST and NI_MAXSERV count their NUL), "[]:" and one NUL. */
+_Static_assert(ADDR_STRLEN >= sizeof "[]:" + (NI_MAXHOST - 1) + (NI_MAXSERV - 1),
+               "ADDR_STRLEN is too small");
+
+/* == canonical: narration == */
+/* One line on stderr: "[prog] message" (narration) or "prog: message" and,
+ * when reason is not NULL, ": reason". Built in a buffer and written with
+ * one write(2): when the server and the client share a terminal or a log,
+ * their lines interleave whole, never cut into each other. */
+__attribute__((format(printf, 3, 0)))
+static void put_line(int narration, const char *reason, const char *fmt, va_list ap)
 {
     char line[512];
+    size_t n = (size_t)snprintf(line, sizeof line, narration ? "[%s] " : "%s: ", prog);
+
+    vsnprintf(line + n, sizeof line - n, fmt, ap);
+    n = strlen(line);
+    if (reason != NULL)
+        snprintf(line + n, sizeof line - n, ": %s", reason);
+    n = strlen(line);
+    if (n == sizeof line - 1)   /* cut short: make room for the newline */
+        n--;
+    line[n++] = '\n';
+    (void)write_all(2, line, n);   /* a failed report has nowhere to go */
+}
+
+void say(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    put_line(1, NULL, fmt, ap);
     va_end(ap);
-    /* One fprintf, so one write(2): when the server and the client share a
-     * terminal or a log, their lines interleave whole. */
-    fprintf(stderr, "[%s] %s\n", prog, line);
 }
 
 void fail(const char *fmt, ...)
 {
-    const char *reason = strerror(errno);   /* before stdio can change errno */
+    const char *reason = strerror(errno);   /* before anything can change errno */
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, ": %s\n", reason);
+    put_line(0, reason, fmt, ap);
     va_end(ap);
     exit(1);
 }
@@ -45,9 +72,7 @@ void failx(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    put_line(0, NULL, fmt, ap);
     va_end(ap);
     exit(1);
 }
@@ -56,11 +81,115 @@ void usage_error(const char *usage, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n%s", usage);
+    put_line(0, NULL, fmt, ap);
     va_end(ap);
+    (void)write_all(2, usage, strlen(usage));
     exit(2);
+}
+/* == end canonical: narration == */
+
+/* == canonical: std-fds == */
+void open_std_fds(void)
+{
+    /* A program started with 0, 1 or 2 closed would get its first socket
+     * as that number, then print its output into the socket, or read its
+     * input from it. So each closed one is opened on /dev/null first
+     * (open(2) returns the lowest free number). fcntl(F_GETFD) fails with
+     * EBADF exactly when fd is not open. */
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        if (open("/dev/null", O_RDWR) == -1)
+            fail("open /dev/null (for closed descriptor %d)", fd);
+    }
+}
+/* == end canonical: std-fds == */
+
+/* == canonical: nonblock == */
+int set_nonblocking(int fd)
+{
+    /* F_SETFL sets every status flag at once: read them first and add
+     * O_NONBLOCK, or the others (O_APPEND, O_ASYNC...) are lost. They
+     * belong to the open file description, which a descriptor shares
+     * with its duplicates, in this process and others (fcntl(2)). */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags == -1)
+        return -1;
+    return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+/* == end canonical: nonblock == */
+
+/* == canonical: accept == */
+void accept_failed(void)
+{
+    /* accept(2) returned -1. A signal (EINTR) or a client gone before we
+     * took it (ECONNABORTED): the next one. accept(2) asks that the network
+     * errors it lists be treated the same way, as a connection that went
+     * wrong, not a listener. Out of descriptors or memory (EMFILE, ENFILE,
+     * ENOBUFS, ENOMEM): the queue still holds the client, so trying again
+     * at once would spin; a pause, then again. Anything else is a bug. */
+    int err = errno;
+    switch (err) {
+    case EINTR:
+    case ECONNABORTED:
+        return;
+    case EPROTO: case ENOPROTOOPT: case EOPNOTSUPP: case ENETDOWN:
+    case ENETUNREACH: case EHOSTDOWN: case EHOSTUNREACH:
+        say("accept() = -1: %s: that connection is lost, not the listener", strerror(err));
+        return;
+    case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
+        say("accept() = -1: %s: trying again in 250 ms", strerror(err));
+        (void)poll(NULL, 0, 250);
+        return;
+    default:
+        errno = err;
+        fail("accept");
+    }
+}
+/* == end canonical: accept == */
+
+/* == canonical: timeouts == */
+void bound_waits(int fd, int seconds)
+{
+    /* An iterative server waits on one client at a time: a client that
+     * sends nothing and does not close, one that does not read its
+     * replies, or one whose machine vanished without a FIN or an RST,
+     * would hold it for ever, and every client after it. SO_RCVTIMEO and
+     * SO_SNDTIMEO (socket(7)) bound each wait: a read() or write() that
+     * waits longer fails with EAGAIN (EWOULDBLOCK), and the server drops
+     * that client and takes the next. 0 seconds: no bound. */
+    struct timeval tv = { .tv_sec = seconds };
+    if (seconds <= 0)
+        return;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
+        say("setsockopt(fd %d, SO_RCVTIMEO, SO_SNDTIMEO) = -1: %s", fd, strerror(errno));
+}
+/* == end canonical: timeouts == */
+
+/* Only async-signal-safe calls in a handler (signal-safety(7)): close(),
+ * write() and _exit() are, printf() is not; so the line is made beforehand. */
+static char goodbye[64];
+static int listener = -1;
+static void on_signal(int sig)
+{
+    (void)sig;
+    (void)close(listener);   /* the kernel would, at exit; valgrind --track-fds sees it closed */
+    if (write(2, goodbye, strlen(goodbye)) == -1)
+        _exit(1);
+    _exit(0);
+}
+
+void exit_on_signals(int fd)
+{
+    snprintf(goodbye, sizeof goodbye, "[%s] signal: exit 0\n", prog);
+    listener = fd;
+    /* sigaction(2), not signal(): under -D_POSIX_C_SOURCE, glibc's signal()
+     * resets the handler on entry, so a second signal would kill us. */
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 /* A decimal number from min to max, digits only; anything else (empty,
@@ -98,13 +227,15 @@ void parse_server_args(int argc, char *argv[], const char *usage,
     a->backlog = DEFAULT_BACKLOG;
     a->defer = 0;
     a->no_accept = 0;
+    a->timeout = DEFAULT_TIMEOUT;
     opterr = 0;   /* getopt(3) stays quiet: the messages are ours */
-    while ((c = getopt(argc, argv, ":b:q:d:A")) != -1) {
+    while ((c = getopt(argc, argv, ":b:q:d:At:")) != -1) {
         switch (c) {
         case 'b': a->host = optarg; break;
         case 'q': a->backlog = (int)number(usage, "BACKLOG", optarg, 0, 65535); break;
         case 'd': a->defer = (int)number(usage, "SECONDS", optarg, 1, 3600); break;
         case 'A': a->no_accept = 1; break;
+        case 't': a->timeout = (int)number(usage, "SECONDS", optarg, 0, 86400); break;
         case ':': usage_error(usage, "-%c needs a value", optopt);
         default: usage_error(usage, "unknown option '-%c'", optopt);
         }
@@ -134,9 +265,10 @@ void parse_client_args(int argc, char *argv[], const char *usage,
 
 void format_addr(const struct sockaddr *sa, socklen_t len, char *out)
 {
-    char host[INET6_ADDRSTRLEN], port[8];   /* the longest numeric forms */
+    char host[NI_MAXHOST], port[NI_MAXSERV];   /* getnameinfo(3)'s sizes */
     /* getnameinfo(3) is getaddrinfo backwards; NI_NUMERIC* asks for
-     * numbers, not names, so it never waits for DNS. */
+     * numbers, not names, so it never waits for DNS. A link-local IPv6
+     * address comes with its scope, "%" and the interface's name. */
     int rc = getnameinfo(sa, len, host, sizeof host, port, sizeof port,
                          NI_NUMERICHOST | NI_NUMERICSERV);
     if (rc != 0)
@@ -145,6 +277,31 @@ void format_addr(const struct sockaddr *sa, socklen_t len, char *out)
         snprintf(out, ADDR_STRLEN, "[%s]:%s", host, port);   /* the colons need brackets */
     else
         snprintf(out, ADDR_STRLEN, "%s:%s", host, port);
+}
+
+void gai_failed(const char *usage, int gai, const char *host)
+{
+    if (gai == EAI_NONAME)
+        usage_error(usage, "bad ADDR '%s' (numeric: 127.0.0.1, ::1, 0.0.0.0, ::; or any)", host);
+    if (gai == EAI_SYSTEM)
+        fail("getaddrinfo %s", host);
+    failx("getaddrinfo %s: %s", host, gai_strerror(gai));   /* unknown name... */
+}
+
+void local_name(int fd, char *out)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) == -1)
+        fail("getsockname");
+    format_addr((struct sockaddr *)&sa, len, out);
+}
+
+void never_accept(void)
+{
+    say("-A: not accepting; connections wait in the accept queue");
+    for (;;)
+        pause();   /* until SIGINT or SIGTERM: exit_on_signals() */
 }
 
 const char *family_name(int family)
@@ -166,7 +323,10 @@ void say_addrinfo(const char *host, const char *port, const struct addrinfo *res
             used += len;
         }
     }
-    say("getaddrinfo(\"%s\", \"%s\") = %s", host, port, list);
+    if (host == NULL)
+        say("getaddrinfo(NULL, \"%s\", AI_PASSIVE) = %s", port, list);
+    else
+        say("getaddrinfo(\"%s\", \"%s\") = %s", host, port, list);
 }
 
 const char *tcp_state(int fd)
@@ -191,8 +351,8 @@ const char *tcp_state(int fd)
     return info.tcpi_state < sizeof names / sizeof names[0] ? names[info.tcpi_state] : "?";
 }
 
-/* The protocol: ASCII a-z become A-Z, every other byte is left alone. */
-static void upcase(char *buf, size_t n)
+/* == canonical: bytes == */
+void upcase(char *buf, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (buf[i] >= 'a' && buf[i] <= 'z')
@@ -212,14 +372,21 @@ int write_all(int fd, const char *buf, size_t n)
     }
     return 0;
 }
+/* == end canonical: bytes == */
 
-void echo_client(int cfd)
+void echo_client(int cfd, int timeout)
 {
     char buf[BUF_SIZE];
     for (;;) {
         ssize_t n = read(cfd, buf, sizeof buf);
         if (n == -1 && errno == EINTR)
             continue;
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* SO_RCVTIMEO: silent for timeout seconds, or gone */
+            say("read() = -1: %s (nothing for %d s): client dropped  state=%s",
+                strerror(errno), timeout, tcp_state(cfd));
+            return;
+        }
         if (n == -1) {
             /* a reset: ECONNRESET */
             say("read() = -1: %s  state=%s", strerror(errno), tcp_state(cfd));
@@ -232,8 +399,11 @@ void echo_client(int cfd)
         say("read() = %zd bytes  state=%s", n, tcp_state(cfd));
         upcase(buf, (size_t)n);
         if (write_all(cfd, buf, (size_t)n) == -1) {
-            /* EPIPE, ECONNRESET */
-            say("write() = -1: %s  state=%s", strerror(errno), tcp_state(cfd));
+            if (errno == EAGAIN || errno == EWOULDBLOCK)   /* SO_SNDTIMEO: a zero window */
+                say("write() = -1: %s (not read for %d s): client dropped  state=%s",
+                    strerror(errno), timeout, tcp_state(cfd));
+            else   /* EPIPE, ECONNRESET */
+                say("write() = -1: %s  state=%s", strerror(errno), tcp_state(cfd));
             return;
         }
         say("write() = %zd bytes  state=%s", n, tcp_state(cfd));

@@ -1,55 +1,50 @@
 /* client.c - lab 06: a UDP client.
  *
- *   ./client [-c] [-n] [-t MS] HOST PORT < input > output
+ *   ./client [-c] [-n] [-t MS] [-b ADDR] [-p PORT] HOST PORT < input > output
  *
- * getaddrinfo() -> socket() (-> connect() with -c) -> each input line is one
- * datagram sent, each datagram received is one output line -> at the end of
- * input, wait for the replies still missing. UDP may lose any datagram, so
- * the client waits at most MS ms for the next reply, then reports what is
- * missing. See udp(7), getaddrinfo(3), send(2), recv(2), poll(2).
+ * getaddrinfo() -> socket() (-> bind() with -b/-p) (-> connect() with -c)
+ * -> each input line is one datagram sent, each datagram from the server
+ * one output line -> at the end of input, wait for the replies still
+ * missing: at most MS ms for the next one, as UDP may lose any datagram.
+ * See udp(7), getaddrinfo(3), send(2), recv(2), poll(2).
  */
 #include "lab.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "usage: client [-c] [-n] [-t MS] HOST PORT < input > output\n"
-    "  Sends each line of standard input, without its newline, as one UDP\n"
-    "  datagram to the upper-case echo server at HOST PORT, and writes each\n"
-    "  reply to standard output as one line. A line holds at most 65507\n"
-    "  bytes over IPv4, 65527 over IPv6: the kernel refuses more. When\n"
-    "  HOST has several addresses, each is tried until one answers.\n"
-    "  -c     connect() the socket: send() needs no address, only the\n"
-    "         server's datagrams get in, and an ICMP port unreachable comes\n"
-    "         back as ECONNREFUSED\n"
-    "  -n     no replies expected: send every line, then exit without\n"
-    "         waiting (replies that come meanwhile are still printed)\n"
-    "  -t MS  reply timeout, in ms (default 1000): when replies are missing\n"
-    "         and none comes for MS ms, report them lost and exit 1\n";
-
-/* A socket for the first usable address from *ai on, connected with -c;
- * *ai is left pointing at that address. One that cannot be used from here
- * (no IPv6, say) is narrated and skipped; when none is left, we exit. */
-static int open_socket(struct addrinfo **ai, int connect_it, const char *host)
+/* A socket for the first usable address from *ai on, bound with -b or -p,
+ * connected with -c; *ai is left pointing at that address. One that cannot
+ * be used from here (no IPv6, say) is narrated and skipped; when none is
+ * left, we exit. */
+static int open_socket(struct addrinfo **ai, const struct options *opt)
 {
     for (; *ai != NULL; *ai = (*ai)->ai_next) {
-        struct addrinfo *a = *ai;
+        struct addrinfo *a = *ai, *me = NULL;
         int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
         if (fd == -1) {
             say("socket(%s, SOCK_DGRAM) = -1: %s", family_name(a->ai_family), strerror(errno));
             continue;
         }
         say("socket(%s, SOCK_DGRAM) = fd %d", family_name(a->ai_family), fd);
-        if (connect_it) {
+        /* Without bind(2), the kernel binds the socket at the first send:
+         * the address the route gives, a port of ip_local_port_range
+         * (ip(7)). With -b or -p we choose: a datagram's source is whatever
+         * its sender chose, which is why a server must not trust it. */
+        me = local_address(opt, a->ai_family);   /* getaddrinfo(3); NULL: no -b, no -p */
+        if (me != NULL && bind(fd, me->ai_addr, me->ai_addrlen) == -1)
+            fail("bind %s", addr_name(me->ai_addr, me->ai_addrlen));
+        if (me != NULL) {
+            say("bind(%s) = 0", addr_name(me->ai_addr, me->ai_addrlen));
+            freeaddrinfo(me);
+        }
+        if (opt->connect) {
             int rc = -1;
             /* TODO 5: connect(2) fd to the server's address a->ai_addr
              * (a->ai_addrlen bytes); keep the result in rc. On a UDP socket
@@ -66,11 +61,11 @@ static int open_socket(struct addrinfo **ai, int connect_it, const char *host)
         }
         /* Non-blocking, and poll(2) says when to move: we read the
          * replies while we still have lines to send. */
-        if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+        if (set_nonblocking(fd) == -1)   /* F_GETFL, then F_SETFL: lab.c */
             fail("fcntl");
         return fd;
     }
-    failx("no usable address for %s", host);
+    failx("no usable address for %s", opt->host);
 }
 
 int main(int argc, char *argv[])
@@ -78,26 +73,28 @@ int main(int argc, char *argv[])
     prog = "client";
     struct options opt;
     struct addrinfo *list = NULL, *ai = NULL, hints = {
-        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV,
+        .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV,
     };
-    /* Input is read with read(2), not getline(3): lines that stdio holds in
-     * its buffer would be invisible to poll(2). in[start..have) is input
-     * not yet sent; when ready, its first len bytes are the next datagram. */
-    static char in[BUF_SIZE + 1], reply[BUF_SIZE + 1];
-    size_t start = 0, have = 0, len = 0;
-    char why[200] = "";             /* set when this address gives no reply */
+    static struct input in;   /* standard input: in.buf[in.start..in.have) is not sent yet */
+    static char reply[BUF_SIZE + 1];
+    size_t len = 0;           /* when ready, the next datagram: len bytes at in.buf + in.start */
+    char why[200] = "";       /* set when this address gives no reply */
     long sent = 0, received = 0;
-    int stdin_done = 0, ready = 0, answered = 0, fd = -1;
+    int ready = 0, answered = 0, fd = -1;
 
-    parse_args(argc, argv, usage, "cnt", &opt);
+    open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
+    parse_args(argc, argv, client_usage, "bcnpt", &opt);
     signal(SIGPIPE, SIG_IGN);
     /* A name may have several addresses (localhost: ::1 and 127.0.0.1, on
-     * many machines); getaddrinfo(3) lists them in the order to try. */
+     * many machines); getaddrinfo(3) lists them in the order to try. With
+     * -b, only those of ADDR's family: we cannot send from ADDR to others. */
+    hints.ai_family = opt.family;
     int gai = getaddrinfo(opt.host, opt.port, &hints, &list);
     if (gai != 0)
-        failx("getaddrinfo %s: %s", opt.host, gai_strerror(gai));
+        failx("getaddrinfo %s%s%s: %s", opt.host, opt.local != NULL ? " for -b " : "",
+              opt.local != NULL ? opt.local : "", gai_strerror(gai));
     ai = list;
-    fd = open_socket(&ai, opt.connect, opt.host);
+    fd = open_socket(&ai, &opt);
 
     /* Only a reply proves that a server is there. Until the first one, we
      * send one line and wait (holding); no reply in time, or ECONNREFUSED
@@ -105,20 +102,13 @@ int main(int argc, char *argv[])
     for (;;) {
         int holding = !answered && !opt.no_reply && sent > 0;
         int waiting = !opt.no_reply && received < sent;
-        if (!ready && !holding) {   /* cut the next line out of the input */
-            char *nl = memchr(in + start, '\n', have - start);
-            size_t line = nl != NULL ? (size_t)(nl - (in + start)) : have - start;
-            if (line > BUF_SIZE)
-                failx("line %ld is longer than %d bytes", sent + 1, BUF_SIZE);
-            if (nl != NULL || (stdin_done && line > 0)) {
-                len = line;
-                ready = 1;
-            } else if (stdin_done && !waiting) {
+        if (!ready && !holding) {
+            ready = next_line(&in, &len, sent + 1);   /* a whole line in? (lab.c) */
+            if (!ready && in.done && !waiting)
                 break;   /* every line sent, every reply in (or none expected) */
-            }
         }
         struct pollfd p[2] = {
-            { .fd = (stdin_done || ready || holding) ? -1 : 0, .events = POLLIN },
+            { .fd = (in.done || ready || holding) ? -1 : 0, .events = POLLIN },
             { .fd = fd, .events = POLLIN | (ready ? POLLOUT : 0) },
         };
         int r = poll(p, 2, waiting ? (int)opt.timeout : -1);
@@ -129,34 +119,28 @@ int main(int argc, char *argv[])
             snprintf(why, sizeof why, "%ld of %ld replies missing after %ld ms: lost, or no server at %s",
                      sent - received, sent, opt.timeout, addr_name(ai->ai_addr, ai->ai_addrlen));
         }
-        if (r > 0 && p[0].revents) {   /* more input: first move the unsent part to the front */
-            memmove(in, in + start, have - start);
-            have -= start;
-            start = 0;
-            ssize_t n = read(0, in + have, sizeof in - have);
-            if (n == -1 && errno != EINTR)
-                fail("read stdin");
-            if (n == 0)
-                stdin_done = 1;
-            if (n > 0)
-                have += (size_t)n;
-        }
+        if (r > 0 && p[0].revents)
+            read_input(&in);   /* read(2), not stdio: poll() cannot see stdio's buffer */
         if (ready) {   /* one line, one datagram: all or nothing */
             ssize_t w = -1;
             /* TODO 6: Send the line as one datagram: the len bytes at
-             * in + start. Connected (opt.connect), with send(2); otherwise with
-             * sendto(2) to the server's address ai->ai_addr (ai->ai_addrlen
-             * bytes). Keep the result in w. */
+             * in.buf + in.start. Connected (opt.connect), with send(2);
+             * otherwise with sendto(2) to the server's address ai->ai_addr
+             * (ai->ai_addrlen bytes). Keep the result in w. */
             errno = ENOSYS; /* step 6: replace this line */
             if (w == -1 && errno != EAGAIN && errno != EINTR)   /* EMSGSIZE: too long */
                 fail("%s line %ld (%zu bytes)", opt.connect ? "send" : "sendto", sent + 1, len);
             if (w >= 0) {   /* else EAGAIN: our send buffer is full; POLLOUT says when */
                 say("%s(%s) = %zd bytes", opt.connect ? "send" : "sendto",
                     opt.connect ? "" : addr_name(ai->ai_addr, ai->ai_addrlen), w);
-                sent++;
-                start += len;
-                if (start < have)
-                    start++;   /* the newline */
+                if (sent++ == 0) {   /* bound now, by bind() or by this first send */
+                    struct sockaddr_storage me;
+                    socklen_t melen = sizeof me;
+                    if (getsockname(fd, (struct sockaddr *)&me, &melen) == -1)
+                        fail("getsockname");
+                    say("getsockname() = %s", addr_name((struct sockaddr *)&me, melen));
+                }
+                drop_line(&in, len);
                 ready = 0;
             }
         }
@@ -172,9 +156,15 @@ int main(int argc, char *argv[])
                          addr_name(ai->ai_addr, ai->ai_addrlen), strerror(ECONNREFUSED));
             } else if (n == -1 && errno != EAGAIN && errno != EINTR) {
                 fail("recvfrom");
-            } else if (n >= 0) {
-                say("recvfrom() = %zd bytes from %s", n,
+            } else if (n >= 0 && !same_addr((struct sockaddr *)&from, ai->ai_addr)) {
+                /* Anybody who learns our port can send to it, and an
+                 * unconnected socket takes it all: a reply is a datagram
+                 * from the address and port we sent to (UNP 8.8). Connected,
+                 * the kernel drops the others itself (udp(7)). */
+                say("recvfrom() = %zd bytes from %s: not the server, ignored", n,
                     addr_name((struct sockaddr *)&from, fromlen));
+            } else if (n >= 0) {
+                say("recvfrom() = %zd bytes from %s", n, addr_name((struct sockaddr *)&from, fromlen));
                 received++;
                 answered = 1;
                 reply[n] = '\n';
@@ -190,10 +180,10 @@ int main(int argc, char *argv[])
             else
                 say("close(fd %d) = 0: no answer, trying the next address", fd);
             ai = ai->ai_next;
-            fd = open_socket(&ai, opt.connect, opt.host);
+            fd = open_socket(&ai, &opt);
             why[0] = '\0';
             sent = 0;
-            start = 0;   /* the same first line, again: in[0..len), kept while we held */
+            in.start = 0;   /* the same first line, again: in.buf[0..len), kept while we held */
             ready = 1;
         }
     }

@@ -11,38 +11,11 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
-static const char usage[] =
-    "usage: server [-b ADDR] [-s SIZE] [-r BYTES] [PORT]\n"
-    "  Serves upper-case echo over UDP on ADDR port PORT (default\n"
-    "  " DEFAULT_ADDR " " DEFAULT_PORT "); PORT 0 picks any free port.\n"
-    "  -b ADDR   the address to bind, numeric: 127.0.0.1 and ::1 are this\n"
-    "            machine only; 0.0.0.0 or :: (IPv4 and IPv6) open the port\n"
-    "            to every network the machine is on\n"
-    "  -s SIZE   receive buffer in bytes, 1 to 65536 (default 65536, room\n"
-    "            for any datagram); a longer datagram is truncated\n"
-    "  -r BYTES  ask for a kernel receive queue (SO_RCVBUF) of BYTES; when\n"
-    "            it is full, arriving datagrams are dropped\n";
-
-static int sfd = -1;   /* global: the signal handler closes it */
-
-/* SIGINT/SIGTERM end the server with status 0. There is no file to remove
- * (an internet socket has no name in the filesystem); only async-signal-safe
- * calls here (signal-safety(7)). */
-static void on_signal(int sig)
-{
-    static const char goodbye[] = "[server] signal: exit 0\n";
-    (void)sig;
-    (void)close(sfd);   /* the kernel would, at exit; valgrind --track-fds sees it closed */
-    if (write(2, goodbye, sizeof goodbye - 1) == -1)
-        _exit(1);
-    _exit(0);
-}
 
 int main(int argc, char *argv[])
 {
@@ -52,25 +25,34 @@ int main(int argc, char *argv[])
     struct addrinfo *ai = NULL, hints = {
         .ai_family = AF_UNSPEC,      /* IPv4 or IPv6: whatever ADDR is */
         .ai_socktype = SOCK_DGRAM,   /* UDP */
-        .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
+        .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
     };
     struct sockaddr_storage me;   /* room for an IPv4 or an IPv6 address */
     socklen_t melen = sizeof me;
-    int rc = -1;
+    int sfd = -1, rc = -1, on = 1;
 
-    parse_args(argc, argv, usage, "bsr", &opt);
+    open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
+    parse_args(argc, argv, server_usage, "bsr", &opt);
     signal(SIGPIPE, SIG_IGN);   /* the course's rule; datagrams never raise it */
 
     /* getaddrinfo(3) turns the strings into a socket address. With
      * AI_NUMERICHOST it never asks DNS: ADDR must be a number, and there is
-     * exactly one result. */
-    int gai = getaddrinfo(opt.host, opt.port, &hints, &ai);
+     * exactly one result. -b '*' names no address: the node is NULL, and
+     * AI_PASSIVE (ignored with a node) asks for the wildcard, made for
+     * bind(), of each family the machine has; we take the first. (glibc
+     * reads a node "*" as NULL itself; other C libraries do not.) */
+    const char *node = strcmp(opt.host, "*") == 0 ? NULL : opt.host;
+    if (node == NULL)
+        hints.ai_flags |= AI_PASSIVE;
+    int gai = getaddrinfo(node, opt.port, &hints, &ai);
     if (gai == EAI_NONAME)   /* not a numeric address: the user's error */
-        usage_error(usage, "bad ADDR '%s': %s", opt.host, gai_strerror(gai));
+        usage_error(server_usage, "bad ADDR '%s': %s", opt.host, gai_strerror(gai));
     if (gai == EAI_SYSTEM)
         fail("getaddrinfo %s", opt.host);
     if (gai != 0)
         failx("getaddrinfo %s: %s", opt.host, gai_strerror(gai));
+    say("getaddrinfo(%s, %s%s) = %s", node != NULL ? node : "NULL", opt.port,
+        (hints.ai_flags & AI_PASSIVE) ? ", AI_PASSIVE" : "", addr_name(ai->ai_addr, ai->ai_addrlen));
 
     /* TODO 1: Create the socket with socket(2), as getaddrinfo describes
      * it: domain ai->ai_family (AF_INET or AF_INET6), type ai->ai_socktype
@@ -82,9 +64,9 @@ int main(int argc, char *argv[])
 
     if (opt.rcvbuf > 0) {
         /* The kernel queues arriving datagrams until we receive them, up to
-         * SO_RCVBUF bytes (socket(7)); counted with the kernel's overhead
-         * per datagram, not just the data. Linux doubles the value asked
-         * for and enforces a minimum: getsockopt() shows what we got. */
+         * SO_RCVBUF bytes, counted with its overhead per datagram. Linux
+         * caps the request at net.core.rmem_max, doubles it, and enforces
+         * a minimum (socket(7)): getsockopt() shows what we got. */
         int size = (int)opt.rcvbuf;
         socklen_t sizelen = sizeof size;
         if (setsockopt(sfd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) == -1)
@@ -92,7 +74,23 @@ int main(int argc, char *argv[])
         say("setsockopt(SO_RCVBUF, %ld) = 0", opt.rcvbuf);
         if (getsockopt(sfd, SOL_SOCKET, SO_RCVBUF, &size, &sizelen) == -1)
             fail("getsockopt SO_RCVBUF");
-        say("getsockopt(SO_RCVBUF) = %d (Linux doubles the request, with a minimum)", size);
+        say("getsockopt(SO_RCVBUF) = %d %s", size, rcvbuf_rule(opt.rcvbuf, size));
+    }
+
+    /* Bound to the wildcard, the socket takes datagrams sent to any of the
+     * machine's addresses, but a reply goes out from the address the
+     * routing table picks: a client that asked 127.0.0.2 would hear from
+     * 127.0.0.1, and drop it. Linux-specific (ip(7), ipv6(7)): with
+     * IP_PKTINFO (IPV6_RECVPKTINFO) each datagram comes with the address
+     * it was sent to, and sendmsg() with that same control message sends
+     * the reply from there (IPv4 datagrams on a :: socket included). */
+    int wildcard = is_wildcard(ai->ai_addr), v4 = ai->ai_family == AF_INET;
+    const char *pktinfo = v4 ? "IP_PKTINFO" : "IPV6_RECVPKTINFO";
+    if (wildcard) {
+        if (setsockopt(sfd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_PKTINFO : IPV6_RECVPKTINFO,
+                       &on, sizeof on) == -1)
+            fail("setsockopt %s", pktinfo);
+        say("setsockopt(%s) = 0", pktinfo);
     }
 
     /* TODO 2: Give the socket its address, the one clients send to: bind(2)
@@ -102,12 +100,9 @@ int main(int argc, char *argv[])
         fail("bind %s", addr_name(ai->ai_addr, ai->ai_addrlen));
     say("bind(%s) = 0", addr_name(ai->ai_addr, ai->ai_addrlen));
     freeaddrinfo(ai);
-    /* sigaction(2), not signal(): under -D_POSIX_C_SOURCE, glibc's signal()
-     * resets the handler on entry, so a second signal would kill us. */
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    /* SIGINT and SIGTERM end the server with status 0 (lab.c). There is no
+     * file to remove: an internet socket has no name in the filesystem. */
+    exit_on_signal(sfd);
 
     /* With PORT 0 the kernel chose the port: getsockname(2) tells which. */
     if (getsockname(sfd, (struct sockaddr *)&me, &melen) == -1)
@@ -116,10 +111,14 @@ int main(int argc, char *argv[])
     (void)fflush(stdout);   /* no reader is no reason to stop serving */
 
     for (;;) {
-        struct sockaddr_storage from;   /* the sender's address, filled by recvmsg */
+        struct sockaddr_storage from = { .ss_family = AF_UNSPEC };   /* the sender, by recvmsg */
+        _Alignas(struct cmsghdr) char ctl[PKTINFO_SPACE];   /* pktinfo; cmsg(3) */
         struct iovec iov = { .iov_base = buf, .iov_len = (size_t)opt.size };
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                              .msg_control = wildcard ? ctl : NULL,
+                              .msg_controllen = wildcard ? sizeof ctl : 0 };
         ssize_t n = -1, w = -1;
+        char note[64] = "";
 
         /* TODO 3: Receive one datagram with recvmsg(2), and its sender's
          * address and port with it: point msg.msg_name at from and set
@@ -132,33 +131,50 @@ int main(int argc, char *argv[])
             continue;
         if (n == -1)
             fail("recvmsg");
-        /* addr_name() returns a static buffer: keep a copy for the reply. */
-        char sender[96];
-        snprintf(sender, sizeof sender, "%s",
-                 addr_name((struct sockaddr *)&from, msg.msg_namelen));
         size_t len = (size_t)n;   /* 0 is an empty datagram, not an end */
         /* POSIX: recvmsg sets MSG_TRUNC in msg_flags when the datagram was
          * longer than the buffer; the rest of it is gone for good. */
         if (msg.msg_flags & MSG_TRUNC) {
             len = iov.iov_len;
-            say("recvmsg() = %zd bytes from %s, buffer holds %zu: truncated (MSG_TRUNC)",
-                n, sender, len);
-        } else {
-            say("recvmsg() = %zd bytes from %s", n, sender);
+            snprintf(note, sizeof note, ", buffer holds %zu: truncated (MSG_TRUNC)", len);
         }
+        /* A source is only what the datagram says: anybody can forge it.
+         * Never answer one from our own port: that is this very socket
+         * (bound to the wildcard, every address of ours with this port is)
+         * or a twin server elsewhere, and each reply would come back as a
+         * request, for ever. Nor one from a port below 1024: only root
+         * sends from there, and the services there answer too (echo 7,
+         * chargen 19). Clients send from ip_local_port_range (ip(7)),
+         * 32768-60999: neither 5006 nor a port below 1024. Still open: two
+         * echo servers on other ports, pointed at each other by a forged
+         * source; only a rate limit would bound that. */
+        int port = addr_port((struct sockaddr *)&from);   /* -1: no address */
+        const char *loop = port == addr_port((struct sockaddr *)&me) ? ": our own port"
+                         : port >= 0 && port < 1024 ? ": a service's port" : "";
+        say("recvmsg() = %zd bytes from %s%s%s%s", n, peer_name(&msg, " to "), note, loop,
+            *loop ? ", not answered (a loop)" : "");
+        if (*loop)
+            continue;
         upcase(buf, len);
 
         do {
-            /* TODO 4: Reply with sendto(2): the first len bytes of buf, to
-             * the sender's address (from, msg.msg_namelen bytes long).
-             * Keep the result in w. */
-            errno = ENOSYS; /* step 4: replace this line */
+            if (wildcard) {   /* the request turned around: same address, same pktinfo */
+                iov.iov_len = len;
+                w = sendmsg(sfd, &msg, 0);
+            } else {
+                /* TODO 4: Reply with sendto(2): the first len bytes of buf,
+                 * to the sender's address (from, msg.msg_namelen bytes
+                 * long). Keep the result in w. */
+                errno = ENOSYS; /* step 4: replace this line */
+            }
         } while (w == -1 && errno == EINTR);
         /* Nothing tells us whether the reply arrives: a client that is gone
          * costs its reply only. */
+        const char *call = wildcard ? "sendmsg" : "sendto";
+        const char *reason = strerror(errno);   /* before peer_name() can change errno */
         if (w == -1)
-            say("sendto(%s) = -1: %s", sender, strerror(errno));
+            say("%s(%s) = -1: %s", call, peer_name(&msg, ", from "), reason);
         else
-            say("sendto(%s) = %zd bytes", sender, w);
+            say("%s(%s) = %zd bytes", call, peer_name(&msg, ", from "), w);
     }
 }

@@ -1,5 +1,7 @@
-/* lab.c - narration, error exits, argument parsing, the step mode and byte
- * shuffling for lab 07 (see lab.h). */
+/* lab.c - narration, error exits, argument parsing, the step mode, the
+ * server's timeouts and byte shuffling for lab 07 (see lab.h). The sections
+ * marked "canonical" are the course's one text of each (tests/canonical.c),
+ * the same in every lab that has them. */
 
 /* struct tcp_info in <netinet/tcp.h> is a Linux extension, hidden under
  * -D_POSIX_C_SOURCE; _DEFAULT_SOURCE shows it (feature_test_macros(7)). */
@@ -7,38 +9,63 @@
 #include "lab.h"
 
 #include <errno.h>
-#include <signal.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 const char *prog = "lab07";
 
-void say(const char *fmt, ...)
+/* ADDR_STRLEN (lab.h) holds the longest host and port getnameinfo(3) may
+ * write (NI_MAXHOST and NI_MAXSERV count their NUL), "[]:" and one NUL. */
+_Static_assert(ADDR_STRLEN >= sizeof "[]:" + (NI_MAXHOST - 1) + (NI_MAXSERV - 1),
+               "ADDR_STRLEN is too small");
+
+/* == canonical: narration == */
+/* One line on stderr: "[prog] message" (narration) or "prog: message" and,
+ * when reason is not NULL, ": reason". Built in a buffer and written with
+ * one write(2): when the server and the client share a terminal or a log,
+ * their lines interleave whole, never cut into each other. */
+__attribute__((format(printf, 3, 0)))
+static void put_line(int narration, const char *reason, const char *fmt, va_list ap)
 {
     char line[512];
+    size_t n = (size_t)snprintf(line, sizeof line, narration ? "[%s] " : "%s: ", prog);
+
+    vsnprintf(line + n, sizeof line - n, fmt, ap);
+    n = strlen(line);
+    if (reason != NULL)
+        snprintf(line + n, sizeof line - n, ": %s", reason);
+    n = strlen(line);
+    if (n == sizeof line - 1)   /* cut short: make room for the newline */
+        n--;
+    line[n++] = '\n';
+    (void)write_all(2, line, n);   /* a failed report has nowhere to go */
+}
+
+void say(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    put_line(1, NULL, fmt, ap);
     va_end(ap);
-    /* One fprintf, so one write(2): when the server and the client share a
-     * terminal or a log, their lines interleave whole. */
-    fprintf(stderr, "[%s] %s\n", prog, line);
 }
 
 void fail(const char *fmt, ...)
 {
-    const char *reason = strerror(errno);   /* before stdio can change errno */
+    const char *reason = strerror(errno);   /* before anything can change errno */
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, ": %s\n", reason);
+    put_line(0, reason, fmt, ap);
     va_end(ap);
     exit(1);
 }
@@ -47,9 +74,7 @@ void failx(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    put_line(0, NULL, fmt, ap);
     va_end(ap);
     exit(1);
 }
@@ -58,12 +83,77 @@ void usage_error(const char *usage, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n%s", usage);
+    put_line(0, NULL, fmt, ap);
     va_end(ap);
+    (void)write_all(2, usage, strlen(usage));
     exit(2);
 }
+/* == end canonical: narration == */
+
+/* == canonical: std-fds == */
+void open_std_fds(void)
+{
+    /* A program started with 0, 1 or 2 closed would get its first socket
+     * as that number, then print its output into the socket, or read its
+     * input from it. So each closed one is opened on /dev/null first
+     * (open(2) returns the lowest free number). fcntl(F_GETFD) fails with
+     * EBADF exactly when fd is not open. */
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        if (open("/dev/null", O_RDWR) == -1)
+            fail("open /dev/null (for closed descriptor %d)", fd);
+    }
+}
+/* == end canonical: std-fds == */
+
+/* == canonical: accept == */
+void accept_failed(void)
+{
+    /* accept(2) returned -1. A signal (EINTR) or a client gone before we
+     * took it (ECONNABORTED): the next one. accept(2) asks that the network
+     * errors it lists be treated the same way, as a connection that went
+     * wrong, not a listener. Out of descriptors or memory (EMFILE, ENFILE,
+     * ENOBUFS, ENOMEM): the queue still holds the client, so trying again
+     * at once would spin; a pause, then again. Anything else is a bug. */
+    int err = errno;
+    switch (err) {
+    case EINTR:
+    case ECONNABORTED:
+        return;
+    case EPROTO: case ENOPROTOOPT: case EOPNOTSUPP: case ENETDOWN:
+    case ENETUNREACH: case EHOSTDOWN: case EHOSTUNREACH:
+        say("accept() = -1: %s: that connection is lost, not the listener", strerror(err));
+        return;
+    case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
+        say("accept() = -1: %s: trying again in 250 ms", strerror(err));
+        (void)poll(NULL, 0, 250);
+        return;
+    default:
+        errno = err;
+        fail("accept");
+    }
+}
+/* == end canonical: accept == */
+
+/* == canonical: timeouts == */
+void bound_waits(int fd, int seconds)
+{
+    /* An iterative server waits on one client at a time: a client that
+     * sends nothing and does not close, one that does not read its
+     * replies, or one whose machine vanished without a FIN or an RST,
+     * would hold it for ever, and every client after it. SO_RCVTIMEO and
+     * SO_SNDTIMEO (socket(7)) bound each wait: a read() or write() that
+     * waits longer fails with EAGAIN (EWOULDBLOCK), and the server drops
+     * that client and takes the next. 0 seconds: no bound. */
+    struct timeval tv = { .tv_sec = seconds };
+    if (seconds <= 0)
+        return;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
+        say("setsockopt(fd %d, SO_RCVTIMEO, SO_SNDTIMEO) = -1: %s", fd, strerror(errno));
+}
+/* == end canonical: timeouts == */
 
 /* Only async-signal-safe calls in a handler (signal-safety(7)): close(),
  * write() and _exit() are, printf() is not; so the line is made beforehand. */
@@ -118,6 +208,7 @@ static void parse(int argc, char *argv[], const char *usage, const char *optstri
         }
     }
     memset(a, 0, sizeof *a);
+    a->timeout = DEFAULT_TIMEOUT;   /* the server's; the client has no -t */
     opterr = 0;   /* getopt(3) stays quiet: the messages are ours */
     while ((c = getopt(argc, argv, optstring)) != -1) {
         switch (c) {
@@ -127,6 +218,7 @@ static void parse(int argc, char *argv[], const char *usage, const char *optstri
         case 'p': a->pause_ms = (int)number(usage, "MS", optarg, 1, 3600000); break;
         case 'a': a->active = 1; break;
         case 'n': a->no_reuse = 1; break;
+        case 't': a->timeout = (int)number(usage, "SECONDS", optarg, 0, 86400); break;
         case 'c': a->close_now = 1; break;
         case 'L': a->abort_close = 1; break;
         case ':': usage_error(usage, "-%c needs a value", optopt);
@@ -141,7 +233,7 @@ static void parse(int argc, char *argv[], const char *usage, const char *optstri
 
 void parse_server_args(int argc, char *argv[], const char *usage, struct args *a)
 {
-    parse(argc, argv, usage, ":b:r:s:p:an", a);
+    parse(argc, argv, usage, ":b:r:s:p:ant:", a);
     if (a->host == NULL)
         a->host = DEFAULT_HOST;
     a->port = DEFAULT_PORT;
@@ -161,6 +253,23 @@ void parse_client_args(int argc, char *argv[], const char *usage, struct args *a
     a->host = argv[optind];
     a->port = argv[optind + 1];
     number(usage, "PORT", a->port, 1, 65535);
+}
+
+int accept_client(int lfd)
+{
+    for (;;) {
+        struct sockaddr_storage sa;
+        socklen_t salen = sizeof sa;
+        char name[ADDR_STRLEN];
+        int cfd = accept(lfd, (struct sockaddr *)&sa, &salen);
+        if (cfd == -1) {
+            accept_failed();   /* a lost connection or a pause, or exit 1 */
+            continue;
+        }
+        format_addr((struct sockaddr *)&sa, salen, name);
+        say("accept() = fd %d from %s  state=%s", cfd, name, tcp_state(cfd));
+        return cfd;
+    }
 }
 
 void step(struct args *a, int fd, const char *fmt, ...)
@@ -189,7 +298,7 @@ void step(struct args *a, int fd, const char *fmt, ...)
     }
 }
 
-ssize_t said_read(int fd, ssize_t n, const char *at_zero)
+ssize_t said_read(int fd, ssize_t n, const char *at_zero, int timeout)
 {
     int saved = errno;
     if (n > 0)
@@ -197,9 +306,20 @@ ssize_t said_read(int fd, ssize_t n, const char *at_zero)
     else if (n == 0)
         say("read() = 0: %s  state=%s", at_zero, tcp_state(fd));
     else
-        say("read() = -1: %s  state=%s", strerror(saved), tcp_state(fd));
+        said_failed(fd, "read()", "nothing", timeout);
     errno = saved;
     return n;
+}
+
+void said_failed(int fd, const char *call, const char *idle, int timeout)
+{
+    int saved = errno;
+    if ((saved == EAGAIN || saved == EWOULDBLOCK) && timeout > 0)
+        say("%s = -1: %s (%s for %d s): client dropped  state=%s", call, strerror(saved), idle,
+            timeout, tcp_state(fd));
+    else
+        say("%s = -1: %s  state=%s", call, strerror(saved), tcp_state(fd));
+    errno = saved;
 }
 
 void set_rcvbuf(int fd, int bytes)
@@ -250,10 +370,16 @@ struct addrinfo *resolve(const char *usage, const struct args *a, int passive)
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;        /* IPv4 or IPv6: the address decides */
     hints.ai_socktype = SOCK_STREAM;    /* TCP */
-    hints.ai_flags = passive ? AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV : AI_NUMERICSERV;
-    int gai = getaddrinfo(a->host, a->port, &hints, &res);
+    /* The server's ADDR is a number (AI_NUMERICHOST: no DNS), 0.0.0.0 and
+     * :: too, or "any": a NULL node, where AI_PASSIVE gives each family's
+     * wildcard address. With a node, getaddrinfo(3) ignores AI_PASSIVE. */
+    const char *node = passive && strcmp(a->host, "any") == 0 ? NULL : a->host;
+    hints.ai_flags = AI_NUMERICSERV;
+    if (passive)
+        hints.ai_flags |= node == NULL ? AI_PASSIVE : AI_NUMERICHOST;
+    int gai = getaddrinfo(node, a->port, &hints, &res);
     if (gai == EAI_NONAME && passive)
-        usage_error(usage, "bad ADDR '%s' (numeric: 127.0.0.1, ::1, 0.0.0.0, ::)", a->host);
+        usage_error(usage, "bad ADDR '%s' (numeric: 127.0.0.1, ::1, 0.0.0.0, ::; or any)", a->host);
     if (gai != 0)
         failx("getaddrinfo %s: %s", a->host, gai_strerror(gai));
     return res;
@@ -270,9 +396,10 @@ void local_name(int fd, char *out)
 
 void format_addr(const struct sockaddr *sa, socklen_t len, char *out)
 {
-    char host[INET6_ADDRSTRLEN], port[8];   /* the longest numeric forms */
+    char host[NI_MAXHOST], port[NI_MAXSERV];   /* getnameinfo(3)'s sizes */
     /* getnameinfo(3) is getaddrinfo backwards; NI_NUMERIC* asks for
-     * numbers, not names, so it never waits for DNS. */
+     * numbers, not names, so it never waits for DNS. A link-local IPv6
+     * address comes with its scope, "%" and the interface's name. */
     int rc = getnameinfo(sa, len, host, sizeof host, port, sizeof port,
                          NI_NUMERICHOST | NI_NUMERICSERV);
     if (rc != 0)
@@ -288,6 +415,7 @@ const char *family_name(int family)
     return family == AF_INET ? "AF_INET" : family == AF_INET6 ? "AF_INET6" : "AF_?";
 }
 
+/* == canonical: bytes == */
 void upcase(char *buf, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -308,3 +436,4 @@ int write_all(int fd, const char *buf, size_t n)
     }
     return 0;
 }
+/* == end canonical: bytes == */

@@ -13,25 +13,21 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: server [-b ADDR] [-r BYTES] [-s CTL] [-p MS] [-a] [-n] [PORT]\n"
+    "usage: server [-b ADDR] [-r BYTES] [-s CTL] [-p MS] [-t SECONDS] [-a] [-n] [PORT]\n"
     "  Reads each client's request until the client shuts down its sending\n"
     "  side (read() returns 0), replies with it upper-cased, then closes.\n"
-    "  -b ADDR   address to bind (default " DEFAULT_HOST ", this machine only;\n"
-    "            ::1 is IPv6 loopback; 0.0.0.0 or :: lets other machines in)\n"
-    "  -r BYTES  SO_RCVBUF: small, and not read, it holds the window at zero\n"
-    "  -s CTL    step mode: before each call of the teardown, wait for a line\n"
-    "            (Enter) from the file CTL, e.g. -s /dev/tty\n"
-    "  -p MS     pause MS milliseconds before each call of the teardown\n"
-    "  -a        active close: answer the first read and send FIN first\n"
-    "  -n        no SO_REUSEADDR: a restart fails while TIME-WAIT holds the port\n"
-    "  PORT      default " DEFAULT_PORT "; 0 picks any free port\n";
-
-/* A failed call costs this client only: narrate it, then close. */
-static void failed(int cfd, const char *call)
-{
-    say("%s = -1: %s  state=%s", call, strerror(errno), tcp_state(cfd));
-}
-
+    "  A request over 16 MiB is refused: closed unread, the connection is reset.\n"
+    "  -b ADDR     address to bind (default " DEFAULT_HOST ", this machine only;\n"
+    "              ::1 is IPv6 loopback; 0.0.0.0, :: or any lets other machines in)\n"
+    "  -r BYTES    SO_RCVBUF: small, and not read, it holds the window at zero\n"
+    "  -s CTL      step mode: before each call of the teardown, wait for a line\n"
+    "              (Enter) from the file CTL, e.g. -s /dev/tty\n"
+    "  -p MS       pause MS milliseconds before each call of the teardown\n"
+    "  -t SECONDS  a client that sends nothing, or reads nothing, for that\n"
+    "              long is dropped (default 30; 0: wait for ever)\n"
+    "  -a          active close: answer the first read and send FIN first\n"
+    "  -n          no SO_REUSEADDR: a restart fails while TIME-WAIT holds the port\n"
+    "  PORT        default " DEFAULT_PORT "; 0 picks any free port\n";
 
 static void serve(struct args *a, int cfd);   /* below main(): lesson order */
 
@@ -43,6 +39,7 @@ int main(int argc, char *argv[])
     int lfd = -1, rc = -1;
     char name[ADDR_STRLEN];
 
+    open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
     parse_server_args(argc, argv, usage, &a);
     signal(SIGPIPE, SIG_IGN);   /* a vanished client: EPIPE, not death */
     res = resolve(usage, &a, 1);
@@ -77,15 +74,11 @@ int main(int argc, char *argv[])
     (void)fflush(stdout);   /* no reader is no reason to stop serving */
 
     for (;;) {
-        struct sockaddr_storage sa;
-        socklen_t salen = sizeof sa;
-        int cfd = accept(lfd, (struct sockaddr *)&sa, &salen);
-        if (cfd == -1 && (errno == EINTR || errno == ECONNABORTED))
-            continue;   /* a client that left while queued costs nothing */
-        if (cfd == -1)
-            fail("accept");
-        format_addr((struct sockaddr *)&sa, salen, name);
-        say("accept() = fd %d from %s  state=%s", cfd, name, tcp_state(cfd));
+        int cfd = accept_client(lfd);   /* accept(), narrated, as in lab 05 (lab.c) */
+        /* One client at a time: each read() and write() on cfd waits -t
+         * seconds at most (SO_RCVTIMEO, SO_SNDTIMEO: lab.c), or one client
+         * that vanished would hold the server, and all after it, for ever. */
+        bound_waits(cfd, a.timeout);
         serve(&a, cfd);
     }
 }
@@ -109,23 +102,33 @@ static void serve(struct args *a, int cfd)
         errno = ENOSYS; /* step 2: replace this line */
         if (n == -1 && errno == EINTR)
             continue;
-        if (said_read(cfd, n, "the client's FIN, end of its data") <= 0)
+        /* -1: ECONNRESET; or EAGAIN, nothing for -t seconds: dropped */
+        if (said_read(cfd, n, "the client's FIN, end of its data", a->timeout) <= 0)
             break;
         len += (size_t)n;
         if (a->active)
             break;
         if (len > REQUEST_MAX) {
-            say("the request exceeds %zu bytes: dropped", REQUEST_MAX);
+            /* Refused, and said so: an abort. SO_LINGER {1, 0} makes close()
+             * send RST even when all has been read (socket(7)), so the
+             * client cannot take an empty reply for the answer. */
+            say("the request exceeds %zu MiB (%zu bytes), the limit: refused  state=%s",
+                REQUEST_MAX >> 20, REQUEST_MAX, tcp_state(cfd));
+            struct linger abort_now = { .l_onoff = 1, .l_linger = 0 };
+            if (setsockopt(cfd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now) == 0)
+                say("setsockopt(SO_LINGER {1, 0}) = 0: close() sends RST");
+            else
+                said_failed(cfd, "setsockopt(SO_LINGER {1, 0})", "", 0);
             goto done;
         }
     }
     if (n == -1)
-        goto done;
+        goto done;   /* a failed call costs this client only: close */
 
     step(a, cfd, "write() the reply");
     upcase(req, len);
     if (write_all(cfd, req, len) == -1) {
-        failed(cfd, "write()");
+        said_failed(cfd, "write()", "not read", a->timeout);   /* EPIPE; EAGAIN: -t */
         goto done;
     }
     say("write() = %zu bytes  state=%s", len, tcp_state(cfd));
@@ -134,7 +137,7 @@ static void serve(struct args *a, int cfd)
      * (we are first) ESTABLISHED -> FIN-WAIT-1. We keep the descriptor. */
     step(a, cfd, "shutdown(SHUT_WR)");
     if (shutdown(cfd, SHUT_WR) == -1) {
-        failed(cfd, "shutdown(SHUT_WR)");
+        said_failed(cfd, "shutdown(SHUT_WR)", "", 0);
         goto done;
     }
     say("shutdown(SHUT_WR) = 0  state=%s", tcp_state(cfd));
@@ -146,7 +149,7 @@ static void serve(struct args *a, int cfd)
             n = read(cfd, req, sizeof req);
             if (n == -1 && errno == EINTR)
                 continue;
-            if (said_read(cfd, n, "the client's FIN, end of its data") <= 0)
+            if (said_read(cfd, n, "the client's FIN, end of its data", a->timeout) <= 0)
                 break;
         }
     }

@@ -9,7 +9,6 @@
 #include "lab.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,7 +31,8 @@ int main(int argc, char *argv[])
     unsigned long long sent = 0, echoed = 0;   /* bytes, for the check at the end */
     int stdin_done = 0, fd = -1, connected = -1;
 
-    parse_args(argc, argv, usage, &addr, NULL);
+    open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
+    parse_args(argc, argv, usage, &addr, NULL, NULL);
     signal(SIGPIPE, SIG_IGN);   /* a vanished server gives EPIPE, not death */
 
     /* TODO 5: Create a stream socket (AF_UNIX, SOCK_STREAM) into fd and
@@ -50,7 +50,7 @@ int main(int argc, char *argv[])
     /* We must never block writing while the server is blocked writing its
      * replies to us: both buffers would fill and neither side would read
      * again. So the socket is non-blocking and poll(2) says when to move. */
-    if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+    if (set_nonblocking(fd) == -1)   /* fcntl(2), F_GETFL then F_SETFL: lab.c */
         fail("fcntl");
 
     for (;;) {

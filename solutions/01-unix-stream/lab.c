@@ -1,16 +1,24 @@
-/* lab.c - narration, error exits and byte shuffling for lab 01 (see lab.h). */
+/* lab.c - narration, error exits, the socket file and byte shuffling for
+ * lab 01 (see lab.h). The sections marked "canonical" are the course's one
+ * text of each (tests/canonical.c), the same in every lab that has them. */
 #include "lab.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 const char *prog = "lab01";
 
+/* == canonical: narration == */
 /* One line on stderr: "[prog] message" (narration) or "prog: message" and,
  * when reason is not NULL, ": reason". Built in a buffer and written with
  * one write(2): when the server and the client share a terminal or a log,
@@ -65,12 +73,250 @@ void usage_error(const char *usage, const char *fmt, ...)
     va_start(ap, fmt);
     put_line(0, NULL, fmt, ap);
     va_end(ap);
-    fputs(usage, stderr);
+    (void)write_all(2, usage, strlen(usage));
     exit(2);
+}
+/* == end canonical: narration == */
+
+/* == canonical: std-fds == */
+void open_std_fds(void)
+{
+    /* A program started with 0, 1 or 2 closed would get its first socket
+     * as that number, then print its output into the socket, or read its
+     * input from it. So each closed one is opened on /dev/null first
+     * (open(2) returns the lowest free number). fcntl(F_GETFD) fails with
+     * EBADF exactly when fd is not open. */
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        if (open("/dev/null", O_RDWR) == -1)
+            fail("open /dev/null (for closed descriptor %d)", fd);
+    }
+}
+/* == end canonical: std-fds == */
+
+/* == canonical: nonblock == */
+int set_nonblocking(int fd)
+{
+    /* F_SETFL sets every status flag at once: read them first and add
+     * O_NONBLOCK, or the others (O_APPEND, O_ASYNC...) are lost. They
+     * belong to the open file description, which a descriptor shares
+     * with its duplicates, in this process and others (fcntl(2)). */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags == -1)
+        return -1;
+    return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+/* == end canonical: nonblock == */
+
+/* == canonical: socket-file == */
+/* The server's socket file and its lock file, removed at exit only if they
+ * are still the files this server made: same device and inode (st_dev,
+ * st_ino) as lstat(2) saw right after they were made. Whatever another
+ * program put at the path since (a new server's socket, a symbolic link)
+ * is not ours to remove. */
+static char sock_path[sizeof ((struct sockaddr_un *)0)->sun_path];
+static char lock_path[sizeof sock_path + sizeof ".lock"];
+static struct stat sock_st, lock_st;
+static int sock_owned, lock_owned, lock_fd = -1, listen_fd = -1;
+static char bye_removed[sizeof sock_path + 64], bye_left[sizeof sock_path + 96];
+
+static int still_ours(const char *path, const struct stat *st)
+{
+    struct stat now;
+    return lstat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+}
+
+/* Async-signal-safe (signal-safety(7)): lstat(), unlink() only. Returns
+ * 1 when the socket file was removed. */
+static int remove_own_files(void)
+{
+    int removed = 0;
+    if (sock_owned && still_ours(sock_path, &sock_st))
+        removed = unlink(sock_path) == 0;
+    sock_owned = 0;
+    if (lock_owned && still_ours(lock_path, &lock_st))
+        (void)unlink(lock_path);
+    lock_owned = 0;
+    return removed;
+}
+
+static void remove_at_exit(void)
+{
+    (void)remove_own_files();
+}
+
+/* SIGINT, SIGTERM: the files go, the listening socket is closed (the
+ * kernel would, at exit; valgrind --track-fds sees it closed), one line,
+ * exit 0. The lines are made beforehand: printf() is not async-signal-safe. */
+static void on_signal(int sig)
+{
+    (void)sig;
+    const char *bye = remove_own_files() ? bye_removed : bye_left;
+    (void)close(listen_fd);
+    (void)close(lock_fd);   /* after the files: the lock goes last */
+    if (write(2, bye, strlen(bye)) == -1)
+        _exit(1);
+    _exit(0);
+}
+
+void lock_socket_path(const char *path)
+{
+    /* Two servers started on one path must not both take it. The probe
+     * below calls a socket file stale when nobody listens on it, but a
+     * server that has bound and not yet listened looks just the same; so
+     * each server first takes a lock on PATH.lock (fcntl(2), F_SETLK: it
+     * never waits) and holds it while it runs. The second server stops
+     * here, before it can remove the first one's socket file. */
+    snprintf(sock_path, sizeof sock_path, "%s", path);
+    snprintf(lock_path, sizeof lock_path, "%s.lock", path);
+    for (;;) {
+        /* O_NOFOLLOW: a symbolic link at PATH.lock is not followed. */
+        int fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd == -1)
+            fail("open %s", lock_path);
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        if (fcntl(fd, F_SETLK, &fl) == -1) {
+            if (errno == EACCES || errno == EAGAIN)
+                failx("bind %s: Address already in use (another server holds %s)", path, lock_path);
+            fail("fcntl %s F_SETLK", lock_path);
+        }
+        /* The server that held the lock may have removed the file as it
+         * exited, after we opened it: then the lock is on a file nobody
+         * else will see; open the one at the path now. */
+        if (fstat(fd, &lock_st) == -1)
+            fail("fstat %s", lock_path);
+        if (still_ours(lock_path, &lock_st)) {
+            lock_fd = fd;
+            lock_owned = 1;
+            atexit(remove_at_exit);
+            say("fcntl(fd %d, F_SETLK) = 0: %s is locked while this server runs", fd, lock_path);
+            return;
+        }
+        (void)close(fd);
+    }
+}
+
+int probe_socket_file(const struct sockaddr_un *addr, int type)
+{
+    /* connect(2) on a socket that never blocks: a listening stream or
+     * seqpacket socket whose queue is full answers EAGAIN rather than
+     * making us wait (Linux). A datagram socket answers at once. */
+    int fd = socket(AF_UNIX, type, 0);
+    if (fd == -1)
+        fail("socket");
+    if (set_nonblocking(fd) == -1)
+        fail("fcntl");
+    int err = connect(fd, (const struct sockaddr *)addr, sizeof *addr) == 0 ? 0 : errno;
+    (void)close(fd);   /* a probe: nothing was sent */
+    return err == EAGAIN ? 0 : err;
+}
+
+void replace_stale_socket(const struct sockaddr_un *addr, int type)
+{
+    struct stat st;
+    if (lstat(addr->sun_path, &st) == -1)
+        fail("lstat %s", addr->sun_path);
+    if (!S_ISSOCK(st.st_mode))
+        failx("bind %s: the file exists and is not a socket; left alone", addr->sun_path);
+    int err = probe_socket_file(addr, type);
+    if (err == 0)
+        failx("bind %s: Address already in use (a server answers there)", addr->sun_path);
+    if (err != ECONNREFUSED) {
+        errno = err;
+        fail("connect %s (probing the old socket file)", addr->sun_path);
+    }
+    say("connect(\"%s\") = -1: Connection refused: stale socket file", addr->sun_path);
+    /* We hold the lock: no other server can have bound it since. */
+    if (unlink(addr->sun_path) == -1)
+        fail("unlink %s", addr->sun_path);
+    say("unlink(\"%s\") = 0", addr->sun_path);
+}
+
+void own_socket_file(int lfd)
+{
+    /* Right after bind(): the file bind() made, to remove at exit. */
+    if (lstat(sock_path, &sock_st) == -1)
+        fail("lstat %s", sock_path);
+    sock_owned = 1;
+    listen_fd = lfd;
+    snprintf(bye_removed, sizeof bye_removed, "[%s] signal: unlink(\"%s\"), exit 0\n", prog, sock_path);
+    snprintf(bye_left, sizeof bye_left,
+             "[%s] signal: %s is no longer the file this server made: left alone, exit 0\n",
+             prog, sock_path);
+    /* sigaction(2), not signal(): under -D_POSIX_C_SOURCE, glibc's signal()
+     * resets the handler on entry, so a second signal would kill us. */
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+/* == end canonical: socket-file == */
+
+/* == canonical: accept == */
+void accept_failed(void)
+{
+    /* accept(2) returned -1. A signal (EINTR) or a client gone before we
+     * took it (ECONNABORTED): the next one. accept(2) asks that the network
+     * errors it lists be treated the same way, as a connection that went
+     * wrong, not a listener. Out of descriptors or memory (EMFILE, ENFILE,
+     * ENOBUFS, ENOMEM): the queue still holds the client, so trying again
+     * at once would spin; a pause, then again. Anything else is a bug. */
+    int err = errno;
+    switch (err) {
+    case EINTR:
+    case ECONNABORTED:
+        return;
+    case EPROTO: case ENOPROTOOPT: case EOPNOTSUPP: case ENETDOWN:
+    case ENETUNREACH: case EHOSTDOWN: case EHOSTUNREACH:
+        say("accept() = -1: %s: that connection is lost, not the listener", strerror(err));
+        return;
+    case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
+        say("accept() = -1: %s: trying again in 250 ms", strerror(err));
+        (void)poll(NULL, 0, 250);
+        return;
+    default:
+        errno = err;
+        fail("accept");
+    }
+}
+/* == end canonical: accept == */
+
+/* == canonical: timeouts == */
+void bound_waits(int fd, int seconds)
+{
+    /* An iterative server waits on one client at a time: a client that
+     * sends nothing and does not close, one that does not read its
+     * replies, or one whose machine vanished without a FIN or an RST,
+     * would hold it for ever, and every client after it. SO_RCVTIMEO and
+     * SO_SNDTIMEO (socket(7)) bound each wait: a read() or write() that
+     * waits longer fails with EAGAIN (EWOULDBLOCK), and the server drops
+     * that client and takes the next. 0 seconds: no bound. */
+    struct timeval tv = { .tv_sec = seconds };
+    if (seconds <= 0)
+        return;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
+        say("setsockopt(fd %d, SO_RCVTIMEO, SO_SNDTIMEO) = -1: %s", fd, strerror(errno));
+}
+/* == end canonical: timeouts == */
+
+/* The value of option argv[i], a number from min to max in base (8 for a
+ * mode, 10 else); anything else is a usage error naming what was wanted. */
+static long option_value(const char *usage, char *argv[], int i, const char *want,
+                         int base, long min, long max)
+{
+    char *end;
+    if (argv[i + 1] == NULL)
+        usage_error(usage, "%s needs a value (%s)", argv[i], want);
+    long v = strtol(argv[i + 1], &end, base);
+    if (argv[i + 1][0] == '\0' || *end != '\0' || v < min || v > max)
+        usage_error(usage, "bad %s '%s' (%s)", argv[i], argv[i + 1], want);
+    return v;
 }
 
 void parse_args(int argc, char *argv[], const char *usage,
-                struct sockaddr_un *addr, long *mode)
+                struct sockaddr_un *addr, long *mode, long *timeout)
 {
     const char *path = DEFAULT_PATH;
     int i = 1;
@@ -81,17 +327,14 @@ void parse_args(int argc, char *argv[], const char *usage,
             exit(0);
         }
     }
-    if (mode != NULL && i < argc && strcmp(argv[i], "-m") == 0) {
-        char *end;
-        if (i + 1 >= argc)
-            usage_error(usage, "-m needs a MODE");
-        *mode = strtol(argv[i + 1], &end, 8);
-        if (argv[i + 1][0] == '\0' || *end != '\0' || *mode < 0 || *mode > 0777)
-            usage_error(usage, "bad MODE '%s' (octal, 0 to 0777)", argv[i + 1]);
-        i += 2;
+    for (; i < argc && argv[i][0] == '-'; i += 2) {
+        if (mode != NULL && strcmp(argv[i], "-m") == 0)
+            *mode = option_value(usage, argv, i, "MODE: octal, 0 to 0777", 8, 0, 0777);
+        else if (timeout != NULL && strcmp(argv[i], "-t") == 0)
+            *timeout = option_value(usage, argv, i, "SECONDS: 0 to 86400", 10, 0, 86400);
+        else
+            usage_error(usage, "unknown option '%s'", argv[i]);
     }
-    if (i < argc && argv[i][0] == '-')
-        usage_error(usage, "unknown option '%s'", argv[i]);
     if (i < argc)
         path = argv[i++];
     if (i < argc)
@@ -108,6 +351,7 @@ void parse_args(int argc, char *argv[], const char *usage,
     memcpy(addr->sun_path, path, len + 1);
 }
 
+/* == canonical: bytes == */
 void upcase(char *buf, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -128,3 +372,4 @@ int write_all(int fd, const char *buf, size_t n)
     }
     return 0;
 }
+/* == end canonical: bytes == */

@@ -1,6 +1,6 @@
 /* server.c - lab 01: a Unix-domain stream server (upper-case echo).
  *
- *   ./server [-m MODE] [PATH]      PATH defaults to /tmp/lab01.sock
+ *   ./server [-m MODE] [-t SECONDS] [PATH]   PATH defaults to /tmp/lab01.sock
  *
  * socket() -> bind() -> listen() -> accept() -> read()/write() -> close(),
  * one client after another, until SIGINT or SIGTERM. See unix(7), socket(2).
@@ -17,67 +17,31 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: server [-m MODE] [PATH]\n"
+    "usage: server [-m MODE] [-t SECONDS] [PATH]\n"
     "  Serves upper-case echo on the Unix stream socket PATH\n"
-    "  (default " DEFAULT_PATH ").\n"
-    "  -m MODE  permissions of the socket file, in octal (default 0700:\n"
-    "           only the owner may connect); -m 0777 lets anyone connect\n";
+    "  (default " DEFAULT_PATH "), one client after another.\n"
+    "  -m MODE     permissions of the socket file, in octal (default 0700:\n"
+    "              only the owner may connect); -m 0777 lets anyone connect\n"
+    "  -t SECONDS  a client that sends nothing, or reads nothing, for that\n"
+    "              long is dropped (default 30; 0: wait for ever)\n";
 
-static struct sockaddr_un addr;   /* global: the exit paths below need it */
-static int lfd = -1;              /* and the signal handler closes it */
+static long timeout = DEFAULT_TIMEOUT;   /* -t: see serve() */
 
-/* The file bind() created is ours to remove: on a normal exit... */
-static void remove_socket_file(void)
-{
-    (void)unlink(addr.sun_path);   /* already gone is fine: we are exiting */
-}
-
-/* ...and on SIGINT/SIGTERM. Only async-signal-safe calls here
- * (signal-safety(7)): unlink(), close() and _exit() are, printf() is not. */
-static char goodbye[160];
-static void on_signal(int sig)
-{
-    (void)sig;
-    (void)unlink(addr.sun_path);   /* already gone is fine */
-    (void)close(lfd);   /* the kernel would, at exit; valgrind --track-fds sees it closed */
-    if (write(2, goodbye, strlen(goodbye)) == -1)
-        _exit(1);
-    _exit(0);
-}
-
-/* bind() said EADDRINUSE: a file is already at PATH. Replace it only if
- * it is a socket nobody listens on (left by a server that crashed). */
-static void remove_stale_socket(void)
-{
-    struct stat st;
-    if (lstat(addr.sun_path, &st) == -1)
-        fail("lstat %s", addr.sun_path);
-    if (!S_ISSOCK(st.st_mode))
-        failx("bind %s: the file exists and is not a socket; left alone", addr.sun_path);
-
-    int probe = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (probe == -1)
-        fail("socket");
-    if (connect(probe, (struct sockaddr *)&addr, sizeof addr) == 0)
-        failx("bind %s: Address already in use (a server is listening there)",
-              addr.sun_path);
-    if (errno != ECONNREFUSED)
-        fail("connect (probing the old socket file)");
-    (void)close(probe);   /* it never connected: nothing to lose */
-    say("connect(\"%s\") = -1: Connection refused: stale socket file", addr.sun_path);
-    if (unlink(addr.sun_path) == -1)
-        fail("unlink %s", addr.sun_path);
-    say("unlink(\"%s\") = 0", addr.sun_path);
-}
-
-/* Echo one client until it closes. Its failures cost that client only. */
+/* Echo one client until it closes. Its failures cost that client only,
+ * and so does its silence: each read() and write() waits at most -t
+ * seconds (bound_waits(), lab.c), then fails with EAGAIN. */
 static void serve(int cfd)
 {
     char buf[BUF_SIZE];
+    bound_waits(cfd, (int)timeout);
     for (;;) {
         ssize_t n = read(cfd, buf, sizeof buf);
         if (n == -1 && errno == EINTR)
             continue;
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            say("read() = -1: %s (nothing for %ld s): client dropped", strerror(errno), timeout);
+            return;
+        }
         if (n == -1) {
             say("read() = -1: %s", strerror(errno));
             return;
@@ -89,7 +53,10 @@ static void serve(int cfd)
         say("read() = %zd bytes", n);
         upcase(buf, (size_t)n);
         if (write_all(cfd, buf, (size_t)n) == -1) {
-            say("write() = -1: %s", strerror(errno));
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                say("write() = -1: %s (not read for %ld s): client dropped", strerror(errno), timeout);
+            else
+                say("write() = -1: %s", strerror(errno));
             return;
         }
         say("write() = %zd bytes", n);
@@ -99,10 +66,12 @@ static void serve(int cfd)
 int main(int argc, char *argv[])
 {
     prog = "server";
+    struct sockaddr_un addr;
     long mode = -1;
-    int bound = -1, listening = -1;
+    int lfd = -1, bound = -1, listening = -1;
 
-    parse_args(argc, argv, usage, &addr, &mode);
+    open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
+    parse_args(argc, argv, usage, &addr, &mode, &timeout);
 
     /* A client that vanishes would kill us with SIGPIPE on our next write;
      * ignored, the write fails with EPIPE instead and we serve the next. */
@@ -116,12 +85,21 @@ int main(int argc, char *argv[])
         fail("socket");
     say("socket(AF_UNIX, SOCK_STREAM) = fd %d", lfd);
 
+    /* The path is this server's while it runs: a lock on PATH.lock, taken
+     * before bind() (lab.c). A second server on the same path stops here,
+     * before it can take our socket file for a stale one. */
+    lock_socket_path(addr.sun_path);
+
     /* bind() creates the file with mode 0777 minus the umask. With umask
      * 077 it is born srwx------: on Linux, connect() needs write permission
      * on it, so only our own user can connect (unix(7), "Pathname socket
      * ownership and permissions": POSIX says nothing of it, and some older
-     * BSDs ignore it). -m widens it afterwards, on request. */
-    umask(077);
+     * BSDs ignore it). -m MODE sets the umask that gives exactly MODE, so
+     * the file has it from birth: a chmod() afterwards would look the path
+     * up again, and follow whatever had been put there in between. */
+    umask(mode == -1 ? 077 : (mode_t)(~mode & 0777));
+    if (mode != -1)
+        say("umask(%04lo): bind() makes the file with mode %04lo", ~mode & 0777, mode);
     for (int attempt = 1; attempt <= 2; attempt++) {
         /* TODO 2: Give the socket its name: bind(2) lfd to addr, keeping
          * the result in bound. (The loop around you replaces a stale socket
@@ -131,25 +109,14 @@ int main(int argc, char *argv[])
         if (bound == 0 || errno != EADDRINUSE || attempt == 2)
             break;
         say("bind(\"%s\") = -1: Address already in use", addr.sun_path);
-        remove_stale_socket();
+        replace_stale_socket(&addr, SOCK_STREAM);   /* or exit 1: lab.c */
     }
     if (bound == -1)
         fail("bind %s", addr.sun_path);
-    atexit(remove_socket_file);
+    /* From now on the file is ours to remove, at exit or on SIGINT and
+     * SIGTERM, but only while it is still the file bind() made (lab.c). */
+    own_socket_file(lfd);
     say("bind(\"%s\") = 0", addr.sun_path);
-    snprintf(goodbye, sizeof goodbye, "[server] signal: unlink(\"%s\"), exit 0\n",
-             addr.sun_path);
-    /* sigaction(2), not signal(): under -D_POSIX_C_SOURCE, glibc's signal()
-     * resets the handler on entry, so a second signal would kill us. */
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    if (mode != -1) {
-        if (chmod(addr.sun_path, (mode_t)mode) == -1)
-            fail("chmod %s", addr.sun_path);
-        say("chmod(\"%s\", %04lo) = 0", addr.sun_path, mode);
-    }
 
     /* TODO 3: Turn the socket into a listening one with listen(2), with a
      * backlog of 16 connections waiting to be accepted; keep the result
@@ -168,10 +135,10 @@ int main(int argc, char *argv[])
          * new descriptor, connected to that client. Keep it in cfd. */
         cfd = accept(lfd, NULL, NULL);
         /* END TODO 4 */
-        if (cfd == -1 && (errno == EINTR || errno == ECONNABORTED))
+        if (cfd == -1) {
+            accept_failed();   /* a lost connection or a pause, or exit 1: lab.c */
             continue;
-        if (cfd == -1)
-            fail("accept");
+        }
         say("accept() = fd %d", cfd);
         serve(cfd);
         if (close(cfd) == -1)   /* the fd is freed anyway (close(2)): not fatal */

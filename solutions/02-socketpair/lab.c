@@ -2,6 +2,7 @@
 #include "lab.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +11,11 @@
 
 const char *prog = "lab02";
 
+/* == canonical: narration == */
 /* One line on stderr: "[prog] message" (narration) or "prog: message" and,
  * when reason is not NULL, ": reason". Built in a buffer and written with
- * one write(2): the client inherits the server's stderr, and a line sent in
- * several pieces (as stdio does) could be cut by the other process's. */
+ * one write(2): when the server and the client share a terminal or a log,
+ * their lines interleave whole, never cut into each other. */
 __attribute__((format(printf, 3, 0)))
 static void put_line(int narration, const char *reason, const char *fmt, va_list ap)
 {
@@ -64,9 +66,41 @@ void usage_error(const char *usage, const char *fmt, ...)
     va_start(ap, fmt);
     put_line(0, NULL, fmt, ap);
     va_end(ap);
-    fputs(usage, stderr);
+    (void)write_all(2, usage, strlen(usage));
     exit(2);
 }
+/* == end canonical: narration == */
+
+/* == canonical: std-fds == */
+void open_std_fds(void)
+{
+    /* A program started with 0, 1 or 2 closed would get its first socket
+     * as that number, then print its output into the socket, or read its
+     * input from it. So each closed one is opened on /dev/null first
+     * (open(2) returns the lowest free number). fcntl(F_GETFD) fails with
+     * EBADF exactly when fd is not open. */
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        if (open("/dev/null", O_RDWR) == -1)
+            fail("open /dev/null (for closed descriptor %d)", fd);
+    }
+}
+/* == end canonical: std-fds == */
+
+/* == canonical: nonblock == */
+int set_nonblocking(int fd)
+{
+    /* F_SETFL sets every status flag at once: read them first and add
+     * O_NONBLOCK, or the others (O_APPEND, O_ASYNC...) are lost. They
+     * belong to the open file description, which a descriptor shares
+     * with its duplicates, in this process and others (fcntl(2)). */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags == -1)
+        return -1;
+    return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+/* == end canonical: nonblock == */
 
 void parse_help(int argc, char *argv[], const char *usage)
 {
@@ -78,6 +112,7 @@ void parse_help(int argc, char *argv[], const char *usage)
     }
 }
 
+/* == canonical: bytes == */
 void upcase(char *buf, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -98,3 +133,4 @@ int write_all(int fd, const char *buf, size_t n)
     }
     return 0;
 }
+/* == end canonical: bytes == */

@@ -1,15 +1,16 @@
 /* lab.h - the few helpers that this lab's server.c and client.c share.
  *
- * Every socket call stays in server.c and client.c, in the order of the
- * lesson; this file only holds narration, error exits, argument parsing and
- * byte shuffling. It belongs to lab 03 alone: each lab carries its own small
- * copy, so a lab directory can be read, built and changed without looking
- * anywhere else.
+ * Every socket call of the lesson stays in server.c and client.c, in its
+ * order; this file holds narration, error exits, argument parsing, byte
+ * shuffling, and the checks of where a reply may go. It belongs to lab 03
+ * alone: each lab carries its own small copy, so a lab directory can be
+ * read, built and changed without looking anywhere else.
  */
 #ifndef LAB_H
 #define LAB_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -17,12 +18,17 @@
 #define MAX_MSG 65536                    /* the lab's largest datagram, in bytes */
 #define PROBE_MS 1000                    /* replies due and none for this long: */
                                          /* is the server still there? */
+#define WINDOW 32768                     /* the client leaves at most this many */
+                                         /* bytes unanswered (or one line) */
+#define CRED_SPACE 32                    /* CMSG_SPACE(sizeof(struct ucred)): */
+                                         /* room for the sender's credentials */
 
-/* "server" or "client": prefixes narration and error messages. */
+/* == canonical: narration == */
+/* The program's name ("server", "client"...): prefixes its narration and
+ * its error messages. */
 extern const char *prog;
 
-/* Narration, the lesson made visible: "[server] sendto("@0001a") = 5 bytes"
- * on stderr. */
+/* Narration, the lesson made visible: "[server] accept() = fd 4" on stderr. */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Runtime failure: "server: bind /tmp/x.sock: Address already in use",
@@ -33,6 +39,35 @@ _Noreturn void failx(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /* Usage error: a one-line reason, then the usage text; exit status 2. */
 _Noreturn void usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* == end canonical: narration == */
+
+/* == canonical: std-fds == */
+/* The first call of every program: descriptors 0, 1 and 2, when closed,
+ * are opened on /dev/null, so that no socket can take their numbers. */
+void open_std_fds(void);
+/* == end canonical: std-fds == */
+
+/* == canonical: nonblock == */
+/* Adds O_NONBLOCK to fd's status flags, keeping the others. Returns 0, or
+ * -1 with errno set (fcntl(2)). */
+int set_nonblocking(int fd);
+/* == end canonical: nonblock == */
+
+/* == canonical: socket-file == */
+/* A server's socket file, in the order the server calls them:
+ * lock_socket_path() before bind(): PATH.lock, locked while the server
+ * runs (a second server on PATH exits 1 here); replace_stale_socket() when
+ * bind() says EADDRINUSE: the file at PATH is removed if it is a socket
+ * nobody answers on, else exit 1; own_socket_file() right after bind():
+ * the file is this server's, removed at exit (normal or SIGINT/SIGTERM,
+ * which also close lfd) only if it is still the one bind() made.
+ * probe_socket_file() connects without waiting: 0 when a server answers
+ * (or its queue is full), else connect()'s errno (ECONNREFUSED: nobody). */
+void lock_socket_path(const char *path);
+void replace_stale_socket(const struct sockaddr_un *addr, int type);
+void own_socket_file(int lfd);
+int probe_socket_file(const struct sockaddr_un *addr, int type);
+/* == end canonical: socket-file == */
 
 /* The command line's options. Not given: mode -1 (leave the file as bind()
  * made it), size MAX_MSG, no_bind 0. */
@@ -56,6 +91,40 @@ void parse_args(int argc, char *argv[], const char *usage, const char *takes,
  * are not printable ASCII show as '?'. Returns a static buffer. */
 const char *addr_name(const struct sockaddr_un *a, socklen_t len);
 
+/* The client's standard input, read with read(2) into a buffer of its
+ * own, not with getline(3): lines that stdio holds in its buffer would be
+ * invisible to poll(2). buf[start..have) is read and not sent yet. */
+struct input {
+    char buf[MAX_MSG + 1];
+    size_t start, have;
+    int done;   /* end of input seen */
+};
+/* next_line(): 1 when a whole line is there, the first *len bytes of
+ * buf + start, without its newline; 0 when more input is needed, or none
+ * will come (done). A line longer than MAX_MSG: exit 1, naming it, the
+ * number-th. read_input(), when poll(2) says there is more: read(2) on 0
+ * after the part not sent. line_sent(): the line of len bytes went, and
+ * its newline with it. */
+int next_line(struct input *in, size_t *len, long number);
+void read_input(struct input *in);
+void line_sent(struct input *in, size_t len);
+
+/* Where the server's reply to a datagram may go (server.c explains why).
+ * guard_replies(), once, after bind(): the server's own socket file (path)
+ * and its send buffer (SO_SNDBUF). reply_refused(), for each datagram that
+ * msg holds (the sender's address and credentials): NULL when a reply of n
+ * bytes may go, with its destination in to and tolen, and in pin a
+ * descriptor to close after sendto() (-1 when none); else why not, for the
+ * narration. reply_done(), after sendto() returned w: a reply that went
+ * is charged to its receiver, for what it holds of our send buffer, and
+ * pin is closed. Linux-specific: SCM_CREDENTIALS, O_PATH, /proc/self/fd,
+ * ioctl(SIOCOUTQ). */
+void guard_replies(int sfd, const char *path);
+const char *reply_refused(int sfd, const struct msghdr *msg, size_t n,
+                          struct sockaddr_un *to, socklen_t *tolen, int *pin);
+void reply_done(int sfd, ssize_t w, int pin);
+
+/* == canonical: bytes == */
 /* The protocol: ASCII a-z become A-Z, every other byte is left alone. */
 void upcase(char *buf, size_t n);
 
@@ -63,11 +132,6 @@ void upcase(char *buf, size_t n);
  * asked (a partial write) or be interrupted by a signal (EINTR). Returns 0,
  * or -1 with errno set. */
 int write_all(int fd, const char *buf, size_t n);
-
-/* Is a socket bound at addr? connect(2) a new datagram socket to it, then
- * close it, having sent nothing: 0 when one is, else connect's errno:
- * ECONNREFUSED (the file is there, nobody is bound to it: a stale file, or
- * a server gone), ENOENT (no file), EACCES... */
-int probe_bound(const struct sockaddr_un *addr);
+/* == end canonical: bytes == */
 
 #endif

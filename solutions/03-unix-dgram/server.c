@@ -4,15 +4,16 @@
  *
  * socket() -> bind() -> recvmsg() -> sendto() the sender, one datagram after
  * another, until SIGINT or SIGTERM. No listen(), no accept(): there is no
- * connection, each datagram carries its sender's address. See unix(7),
+ * connection, each datagram carries its sender's address, and the server
+ * checks where its reply would land before it sends. See unix(7),
  * socket(2), recv(2), send(2).
  */
+#define _DEFAULT_SOURCE   /* for SO_PASSCRED, Linux-specific (feature_test_macros(7)) */
 #include "lab.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,60 +28,15 @@ static const char usage[] =
     "  -s SIZE  receive buffer in bytes, 1 to 65536 (default 65536, the\n"
     "           largest datagram of this lab); a longer datagram is truncated\n";
 
-static struct sockaddr_un addr;   /* global: the exit paths below need it */
-static int sfd = -1;              /* and the signal handler closes it */
-
-/* The file bind() created is ours to remove: on a normal exit... */
-static void remove_socket_file(void)
-{
-    (void)unlink(addr.sun_path);   /* already gone is fine: we are exiting */
-}
-
-/* ...and on SIGINT/SIGTERM. Only async-signal-safe calls here
- * (signal-safety(7)): unlink(), close() and _exit() are, printf() is not. */
-static char goodbye[160];
-static void on_signal(int sig)
-{
-    (void)sig;
-    (void)unlink(addr.sun_path);   /* already gone is fine */
-    (void)close(sfd);   /* the kernel would, at exit; valgrind --track-fds sees it closed */
-    if (write(2, goodbye, strlen(goodbye)) == -1)
-        _exit(1);
-    _exit(0);
-}
-
-/* bind() said EADDRINUSE: a file is already at PATH. Replace it only if it
- * is a socket nobody is bound to (left by a server that crashed): connect()
- * of a datagram probe says ECONNREFUSED then, and succeeds if one is. */
-static void remove_stale_socket(void)
-{
-    struct stat st;
-    if (lstat(addr.sun_path, &st) == -1)
-        fail("lstat %s", addr.sun_path);
-    if (!S_ISSOCK(st.st_mode))
-        failx("bind %s: the file exists and is not a socket; left alone", addr.sun_path);
-
-    int err = probe_bound(&addr);   /* lab.c */
-    if (err == 0)
-        failx("bind %s: Address already in use (a server is bound there)",
-              addr.sun_path);
-    if (err != ECONNREFUSED) {
-        errno = err;
-        fail("connect (probing the old socket file)");
-    }
-    say("connect(\"%s\") = -1: Connection refused: stale socket file", addr.sun_path);
-    if (unlink(addr.sun_path) == -1)
-        fail("unlink %s", addr.sun_path);
-    say("unlink(\"%s\") = 0", addr.sun_path);
-}
-
 int main(int argc, char *argv[])
 {
     prog = "server";
     static char buf[MAX_MSG];
+    struct sockaddr_un addr;
     struct options opt;
-    int rc = -1;
+    int sfd = -1, rc = -1, on = 1;
 
+    open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
     parse_args(argc, argv, usage, "ms", &addr, &opt);
     signal(SIGPIPE, SIG_IGN);   /* the course's rule; datagrams never raise it */
 
@@ -92,12 +48,23 @@ int main(int argc, char *argv[])
         fail("socket");
     say("socket(AF_UNIX, SOCK_DGRAM) = fd %d", sfd);
 
-    /* bind() creates the file with mode 0777 minus the umask. With umask
-     * 077 it is born srwx------: on Linux, sending to it needs write
-     * permission on it, so only our own user may send (unix(7), "Pathname
-     * socket ownership and permissions": POSIX says nothing of it, and some
-     * older BSDs ignore it). -m widens it afterwards, on request. */
-    umask(077);
+    /* Linux-specific (unix(7), SO_PASSCRED): each datagram comes with its
+     * sender's pid, uid and gid (SCM_CREDENTIALS), checked by the kernel.
+     * Set before bind(): no datagram can come without them. */
+    if (setsockopt(sfd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == -1)
+        fail("setsockopt SO_PASSCRED");
+    say("setsockopt(SO_PASSCRED) = 0");
+
+    /* The socket file, as in lab 01 (lab.c): a lock on PATH.lock first; a
+     * umask that gives the file its mode at birth (0700: on Linux, sending
+     * to it needs write permission on it, so only our own user may send;
+     * -m MODE for another); a stale file replaced (our probe's datagram
+     * connect() says ECONNREFUSED when nobody is bound there, and succeeds
+     * when a server is); the file removed at exit only if it is still ours. */
+    lock_socket_path(addr.sun_path);
+    umask(opt.mode == -1 ? 077 : (mode_t)(~opt.mode & 0777));
+    if (opt.mode != -1)
+        say("umask(%04lo): bind() makes the file with mode %04lo", ~opt.mode & 0777, opt.mode);
     for (int attempt = 1; attempt <= 2; attempt++) {
         /* TODO 2: Give the socket its name, the address clients send to:
          * bind(2) sfd to addr, keeping the result in rc. (The loop around
@@ -107,33 +74,32 @@ int main(int argc, char *argv[])
         if (rc == 0 || errno != EADDRINUSE || attempt == 2)
             break;
         say("bind(\"%s\") = -1: Address already in use", addr.sun_path);
-        remove_stale_socket();
+        replace_stale_socket(&addr, SOCK_DGRAM);   /* or exit 1: lab.c */
     }
     if (rc == -1)
         fail("bind %s", addr.sun_path);
-    atexit(remove_socket_file);
+    own_socket_file(sfd);
     say("bind(\"%s\") = 0", addr.sun_path);
-    snprintf(goodbye, sizeof goodbye, "[server] signal: unlink(\"%s\"), exit 0\n",
-             addr.sun_path);
-    /* sigaction(2), not signal(): under -D_POSIX_C_SOURCE, glibc's signal()
-     * resets the handler on entry, so a second signal would kill us. */
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    if (opt.mode != -1) {
-        if (chmod(addr.sun_path, (mode_t)opt.mode) == -1)
-            fail("chmod %s", addr.sun_path);
-        say("chmod(\"%s\", %04lo) = 0", addr.sun_path, opt.mode);
-    }
+    guard_replies(sfd, addr.sun_path);   /* what a reply must not reach: lab.c */
     printf("receiving on %s\n", addr.sun_path);   /* the readiness line */
     (void)fflush(stdout);   /* no reader is no reason to stop serving */
 
     for (;;) {
-        struct sockaddr_un from;   /* the sender's address, filled by recvmsg */
+        /* The sender's address, filled by recvmsg(). For a path that fills
+         * sun_path, Linux gives the length as 111: one byte more than a
+         * struct sockaddr_un, for a NUL that is not there. The union has
+         * room for it; lab.c reads sun_path only. */
+        union { struct sockaddr_un un; struct sockaddr_storage room; } from;
+        struct sockaddr_un to;   /* the reply's address */
+        socklen_t tolen = 0;
+        /* Room for the credentials only: a descriptor sent along
+         * (SCM_RIGHTS) finds none; the kernel closes it (MSG_CTRUNC). */
+        union { struct cmsghdr align; char buf[CRED_SPACE]; } cred;
         struct iovec iov = { .iov_base = buf, .iov_len = (size_t)opt.size };
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                              .msg_control = cred.buf, .msg_controllen = sizeof cred.buf };
         ssize_t n = -1, w = -1;
+        int pin = -1;
 
         /* TODO 3: Receive one datagram with recvmsg(2), and its sender's
          * address with it: point msg.msg_name at from and set msg.msg_namelen
@@ -154,7 +120,7 @@ int main(int argc, char *argv[])
             say("recvmsg() = %zd bytes from an unnamed socket: cannot reply", n);
             continue;
         }
-        const char *sender = addr_name(&from, msg.msg_namelen);
+        const char *sender = addr_name(&from.un, msg.msg_namelen);
         size_t len = (size_t)n;
         /* POSIX: recvmsg sets MSG_TRUNC in msg_flags when the datagram was
          * longer than the buffer; the rest of it is gone for good. */
@@ -167,17 +133,37 @@ int main(int argc, char *argv[])
         }
         upcase(buf, len);
 
+        /* The sender chose the address we reply to. A path is looked up
+         * again by sendto(), through symbolic links: made a link to our own
+         * socket, it loops one datagram for ever; to one the sender may not
+         * write to, it has us deliver there with our rights (a confused
+         * deputy). So it must be a socket of the sender's uid, and not ours;
+         * and a receiver holds at most its share of our unread replies.
+         * lab.c checks, and gives the destination: to, tolen bytes long. */
+        const char *why = reply_refused(sfd, &msg, len, &to, &tolen, &pin);
+        if (why != NULL) {
+            say("sendto(%s) refused: %s", sender, why);
+            continue;
+        }
         do {
             /* TODO 4: Reply with sendto(2): the first len bytes of buf, to
-             * the sender's address (from, msg.msg_namelen bytes long).
+             * the checked address to, tolen bytes long. Pass the flag
+             * MSG_DONTWAIT (Linux and the BSDs, not POSIX.1-2008): a reply
+             * that cannot go at once fails with EAGAIN instead of waiting.
              * Keep the result in w. */
-            w = sendto(sfd, buf, len, 0, (struct sockaddr *)&from, msg.msg_namelen);
+            w = sendto(sfd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&to, tolen);
             /* END TODO 4 */
         } while (w == -1 && errno == EINTR);
-        /* A sender that is gone costs its reply only (ECONNREFUSED). */
-        if (w == -1)
+        /* A sender that is gone costs its reply only (ECONNREFUSED); so
+         * does a receiver with no room (EAGAIN): waiting for one would
+         * stop everyone else. */
+        sender = addr_name(&to, tolen);   /* a path's: /proc/self/fd/N */
+        if (w == -1 && errno == EAGAIN)
+            say("sendto(%s) = -1: %s: reply dropped", sender, strerror(errno));
+        else if (w == -1)
             say("sendto(%s) = -1: %s", sender, strerror(errno));
         else
             say("sendto(%s) = %zd bytes", sender, w);
+        reply_done(sfd, w, pin);   /* w charged to its receiver; pin closed */
     }
 }

@@ -1,12 +1,13 @@
 /* server.c - lab 04: a Unix-domain seqpacket server (upper-case echo).
  *
- *   ./server [-m MODE] [-s SIZE] [PATH]      PATH defaults to /tmp/lab04.sock
+ *   ./server [-m MODE] [-s SIZE] [-t SECONDS] [PATH]   PATH: /tmp/lab04.sock
  *
  * socket(SOCK_SEQPACKET) -> bind() -> listen() -> accept() -> recvmsg()/send()
  * -> close(), one client after another, until SIGINT or SIGTERM. A connection,
  * as in lab 01, that keeps message boundaries, as datagrams do in lab 03.
- * POSIX defines SOCK_SEQPACKET, but for AF_UNIX it is Linux-specific (since
- * Linux 2.6.4, unix(7)). See unix(7), socket(2), recvmsg(2), poll(2).
+ * POSIX defines SOCK_SEQPACKET; on AF_UNIX, Linux has it since 2.6.4
+ * (unix(7)), and so do FreeBSD, NetBSD and illumos; macOS and OpenBSD do
+ * not. See unix(7), socket(2), recvmsg(2), poll(2).
  */
 #include "lab.h"
 
@@ -20,71 +21,28 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: server [-m MODE] [-s SIZE] [PATH]\n"
+    "usage: server [-m MODE] [-s SIZE] [-t SECONDS] [PATH]\n"
     "  Serves upper-case echo, one reply per message, on the Unix seqpacket\n"
-    "  socket PATH (default " DEFAULT_PATH ").\n"
-    "  -m MODE  permissions of the socket file, in octal (default 0700:\n"
-    "           only the owner may connect); -m 0777 lets anyone connect\n"
-    "  -s SIZE  receive into a buffer of SIZE bytes (default 65536, the\n"
-    "           largest message); a longer message is truncated\n";
+    "  socket PATH (default " DEFAULT_PATH "), one client after another.\n"
+    "  -m MODE     permissions of the socket file, in octal (default 0700:\n"
+    "              only the owner may connect); -m 0777 lets anyone connect\n"
+    "  -s SIZE     receive into a buffer of SIZE bytes (default 65536, the\n"
+    "              largest message); a longer message is truncated\n"
+    "  -t SECONDS  a client that sends nothing, or reads nothing, for that\n"
+    "              long is dropped (default 30; 0: wait for ever)\n";
 
-static struct sockaddr_un addr;   /* global: the exit paths below need it */
-static int lfd = -1;              /* and the signal handler closes it */
+static long timeout = DEFAULT_TIMEOUT;   /* -t: see serve() */
 static void serve(int cfd, size_t size);   /* below main(), in lesson order */
-
-/* The file bind() created is ours to remove: on a normal exit... */
-static void remove_socket_file(void)
-{
-    (void)unlink(addr.sun_path);   /* already gone is fine: we are exiting */
-}
-
-/* ...and on SIGINT/SIGTERM. Only async-signal-safe calls here
- * (signal-safety(7)): unlink(), close() and _exit() are, printf() is not. */
-static char goodbye[160];
-static void on_signal(int sig)
-{
-    (void)sig;
-    (void)unlink(addr.sun_path);   /* already gone is fine */
-    (void)close(lfd);   /* the kernel would, at exit; valgrind --track-fds sees it closed */
-    if (write(2, goodbye, strlen(goodbye)) == -1)
-        _exit(1);
-    _exit(0);
-}
-
-/* bind() said EADDRINUSE: a file is already at PATH. Replace it only if
- * it is a socket nobody listens on (left by a server that crashed). The
- * probe has our type: a seqpacket connect() to a stream or datagram
- * socket fails with EPROTOTYPE, and that file is left alone too. */
-static void remove_stale_socket(void)
-{
-    struct stat st;
-    if (lstat(addr.sun_path, &st) == -1)
-        fail("lstat %s", addr.sun_path);
-    if (!S_ISSOCK(st.st_mode))
-        failx("bind %s: the file exists and is not a socket; left alone", addr.sun_path);
-
-    int probe = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-    if (probe == -1)
-        fail("socket");
-    if (connect(probe, (struct sockaddr *)&addr, sizeof addr) == 0)
-        failx("bind %s: Address already in use (a server is listening there)",
-              addr.sun_path);
-    if (errno != ECONNREFUSED)
-        fail("connect (probing the old socket file)");
-    (void)close(probe);   /* it never connected: nothing to lose */
-    say("connect(\"%s\") = -1: Connection refused: stale socket file", addr.sun_path);
-    if (unlink(addr.sun_path) == -1)
-        fail("unlink %s", addr.sun_path);
-    say("unlink(\"%s\") = 0", addr.sun_path);
-}
 
 int main(int argc, char *argv[])
 {
     prog = "server";
+    struct sockaddr_un addr;
     long mode = -1, size = MAX_MSG;
-    int rc = -1;
+    int lfd = -1, bound = -1, listening = -1;
 
-    parse_args(argc, argv, usage, &addr, &mode, &size);
+    open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
+    parse_args(argc, argv, usage, &addr, &mode, &size, &timeout);
 
     /* A client that vanishes would kill us with SIGPIPE on our next send;
      * ignored, the send fails with EPIPE instead and we serve the next. */
@@ -98,47 +56,36 @@ int main(int argc, char *argv[])
         fail("socket");
     say("socket(AF_UNIX, SOCK_SEQPACKET) = fd %d", lfd);
 
-    /* bind() creates the file with mode 0777 minus the umask. With umask
-     * 077 it is born srwx------: on Linux, connect() needs write permission
-     * on it, so only our own user can connect (unix(7), "Pathname socket
-     * ownership and permissions": POSIX says nothing of it, and some older
-     * BSDs ignore it). -m widens it afterwards, on request. */
-    umask(077);
+    /* The socket file, as in lab 01 (lab.c): a lock on PATH.lock first; a
+     * umask that gives the file its mode at birth (0700, or -m MODE); a
+     * stale file replaced, one of any other kind left alone (our probe is
+     * a seqpacket connect(): a stream or datagram socket there answers
+     * EPROTOTYPE); and the file removed at exit only if it is still ours. */
+    lock_socket_path(addr.sun_path);
+    umask(mode == -1 ? 077 : (mode_t)(~mode & 0777));
+    if (mode != -1)
+        say("umask(%04lo): bind() makes the file with mode %04lo", ~mode & 0777, mode);
     for (int attempt = 1; attempt <= 2; attempt++) {
         /* TODO 2: Give the socket its name: bind(2) lfd to addr, keeping
-         * the result in rc. (The loop around you replaces a stale socket
+         * the result in bound. (The loop around you replaces a stale socket
          * file, one left by a server that died, and lets you try again.) */
-        rc = bind(lfd, (struct sockaddr *)&addr, sizeof addr);
+        bound = bind(lfd, (struct sockaddr *)&addr, sizeof addr);
         /* END TODO 2 */
-        if (rc == 0 || errno != EADDRINUSE || attempt == 2)
+        if (bound == 0 || errno != EADDRINUSE || attempt == 2)
             break;
         say("bind(\"%s\") = -1: Address already in use", addr.sun_path);
-        remove_stale_socket();
+        replace_stale_socket(&addr, SOCK_SEQPACKET);   /* or exit 1: lab.c */
     }
-    if (rc == -1)
+    if (bound == -1)
         fail("bind %s", addr.sun_path);
-    atexit(remove_socket_file);
+    own_socket_file(lfd);
     say("bind(\"%s\") = 0", addr.sun_path);
-    snprintf(goodbye, sizeof goodbye, "[server] signal: unlink(\"%s\"), exit 0\n",
-             addr.sun_path);
-    /* sigaction(2), not signal(): under -D_POSIX_C_SOURCE, glibc's signal()
-     * resets the handler on entry, so a second signal would kill us. */
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    if (mode != -1) {
-        if (chmod(addr.sun_path, (mode_t)mode) == -1)
-            fail("chmod %s", addr.sun_path);
-        say("chmod(\"%s\", %04lo) = 0", addr.sun_path, mode);
-    }
 
-    rc = -1;   /* until step 3 is written, bind()'s 0 must not pass for listen()'s */
     /* TODO 3: Turn the socket into a listening one with listen(2), with a
      * backlog of 16 connections waiting to be accepted. */
-    rc = listen(lfd, 16);
+    listening = listen(lfd, 16);
     /* END TODO 3 */
-    if (rc == -1)
+    if (listening == -1)
         fail("listen");
     say("listen(backlog=16) = 0");
     printf("listening on %s\n", addr.sun_path);   /* the readiness line */
@@ -150,10 +97,10 @@ int main(int argc, char *argv[])
          * new descriptor, connected to that client. Keep it in cfd. */
         cfd = accept(lfd, NULL, NULL);
         /* END TODO 4 */
-        if (cfd == -1 && (errno == EINTR || errno == ECONNABORTED))
+        if (cfd == -1) {
+            accept_failed();   /* a lost connection or a pause, or exit 1: lab.c */
             continue;
-        if (cfd == -1)
-            fail("accept");
+        }
         say("accept() = fd %d", cfd);
         serve(cfd, (size_t)size);
         if (close(cfd) == -1)   /* the fd is freed anyway (close(2)): not fatal */
@@ -164,12 +111,15 @@ int main(int argc, char *argv[])
 }
 
 /* Echo one client, one reply per message, until it closes. Its failures
- * cost that client only. Each recvmsg() takes exactly one message; what
- * does not fit in the buffer is discarded, never read later as in a stream. */
+ * cost that client only, and so does its silence: each receive and send
+ * waits at most -t seconds (bound_waits(), lab.c). Each recvmsg() takes
+ * exactly one message; what does not fit in the buffer is discarded,
+ * never read later as in a stream. */
 static void serve(int cfd, size_t size)
 {
     static char buf[MAX_MSG];
     struct iovec iov = { .iov_base = buf, .iov_len = size };
+    bound_waits(cfd, (int)timeout);
     for (;;) {
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
         ssize_t n = -1, w;
@@ -182,6 +132,10 @@ static void serve(int cfd, size_t size)
         /* END TODO 6 */
         if (n == -1 && errno == EINTR)
             continue;
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            say("recvmsg() = -1: %s (nothing for %ld s): client dropped", strerror(errno), timeout);
+            return;
+        }
         if (n == -1) {
             say("recvmsg() = -1: %s", strerror(errno));
             return;
@@ -214,7 +168,10 @@ static void serve(int cfd, size_t size)
             w = send(cfd, buf, (size_t)n, 0);
         while (w == -1 && errno == EINTR);
         if (w == -1) {
-            say("send() = -1: %s", strerror(errno));
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                say("send() = -1: %s (not read for %ld s): client dropped", strerror(errno), timeout);
+            else
+                say("send() = -1: %s", strerror(errno));
             return;
         }
         say("send() = %zd bytes", w);

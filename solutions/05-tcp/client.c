@@ -10,7 +10,6 @@
 #include "lab.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +35,7 @@ int main(int argc, char *argv[])
     int gai = EAI_SYSTEM;   /* getaddrinfo's result; EAI_SYSTEM: see errno */
     char name[ADDR_STRLEN] = "";
 
+    open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
     parse_client_args(argc, argv, usage, &host, &port);
     signal(SIGPIPE, SIG_IGN);   /* a vanished server gives EPIPE, not death */
 
@@ -97,7 +97,7 @@ int main(int argc, char *argv[])
     /* We must never block writing while the server is blocked writing its
      * replies to us: both buffers would fill and neither side would read
      * again. So the socket is non-blocking and poll(2) says when to move. */
-    if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+    if (set_nonblocking(fd) == -1)   /* F_GETFL, then F_SETFL: lab.c */
         fail("fcntl");
 
     for (;;) {

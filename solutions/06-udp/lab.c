@@ -1,8 +1,19 @@
-/* lab.c - narration, error exits and argument parsing for lab 06 (see lab.h). */
+/* lab.c - narration, error exits, argument parsing and byte shuffling for
+ * lab 06 (see lab.h). */
+
+/* Linux-specific: glibc declares struct in_pktinfo (ip(7)) and struct
+ * in6_pktinfo (ipv6(7)), which IP_PKTINFO and IPV6_PKTINFO carry, only
+ * with _GNU_SOURCE. server.c and client.c need only their constants. */
+#define _GNU_SOURCE
 #include "lab.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,26 +22,68 @@
 
 const char *prog = "lab06";
 
-void say(const char *fmt, ...)
+const char server_usage[] =
+    "usage: server [-b ADDR] [-s SIZE] [-r BYTES] [PORT]\n"
+    "  Serves upper-case echo over UDP on ADDR port PORT (default\n"
+    "  " DEFAULT_ADDR " " DEFAULT_PORT "); PORT 0 picks any free port.\n"
+    "  -b ADDR   the address to bind, numeric: 127.0.0.1 and ::1 are this\n"
+    "            machine only; 0.0.0.0, :: or '*' (quoted: the wildcard of\n"
+    "            any family) open the port to every network the machine is on\n"
+    "  -s SIZE   receive buffer in bytes, 1 to 65536 (default 65536, room\n"
+    "            for any datagram); a longer datagram is truncated\n"
+    "  -r BYTES  ask for a kernel receive queue (SO_RCVBUF) of BYTES; when\n"
+    "            it is full, arriving datagrams are dropped\n";
+
+const char client_usage[] =
+    "usage: client [-c] [-n] [-t MS] [-b ADDR] [-p PORT] HOST PORT < input > output\n"
+    "  Sends each line of standard input, without its newline, as one UDP\n"
+    "  datagram to the upper-case echo server at HOST PORT (each address of\n"
+    "  HOST in turn, until one answers), and writes each reply, a datagram\n"
+    "  from that address and port, as one line. A line holds at most 65507\n"
+    "  bytes over IPv4, 65527 over IPv6: the kernel refuses more.\n"
+    "  -c       connect(): only the server's datagrams get in, and an ICMP\n"
+    "           port unreachable comes back as ECONNREFUSED\n"
+    "  -n       send every line, then exit: no replies expected\n"
+    "  -t MS    reply timeout in ms (default 1000): when none comes for MS ms,\n"
+    "           report the replies missing and exit 1\n"
+    "  -b ADDR  send from ADDR (numeric), -p PORT from port PORT: bind() first\n";
+
+/* == canonical: narration == */
+/* One line on stderr: "[prog] message" (narration) or "prog: message" and,
+ * when reason is not NULL, ": reason". Built in a buffer and written with
+ * one write(2): when the server and the client share a terminal or a log,
+ * their lines interleave whole, never cut into each other. */
+__attribute__((format(printf, 3, 0)))
+static void put_line(int narration, const char *reason, const char *fmt, va_list ap)
 {
     char line[512];
+    size_t n = (size_t)snprintf(line, sizeof line, narration ? "[%s] " : "%s: ", prog);
+
+    vsnprintf(line + n, sizeof line - n, fmt, ap);
+    n = strlen(line);
+    if (reason != NULL)
+        snprintf(line + n, sizeof line - n, ": %s", reason);
+    n = strlen(line);
+    if (n == sizeof line - 1)   /* cut short: make room for the newline */
+        n--;
+    line[n++] = '\n';
+    (void)write_all(2, line, n);   /* a failed report has nowhere to go */
+}
+
+void say(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    put_line(1, NULL, fmt, ap);
     va_end(ap);
-    /* One fprintf, so one write(2): when the server and the client share a
-     * terminal or a log, their lines interleave whole. */
-    fprintf(stderr, "[%s] %s\n", prog, line);
 }
 
 void fail(const char *fmt, ...)
 {
-    const char *reason = strerror(errno);   /* before stdio can change errno */
+    const char *reason = strerror(errno);   /* before anything can change errno */
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, ": %s\n", reason);
+    put_line(0, reason, fmt, ap);
     va_end(ap);
     exit(1);
 }
@@ -39,9 +92,7 @@ void failx(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    put_line(0, NULL, fmt, ap);
     va_end(ap);
     exit(1);
 }
@@ -50,12 +101,44 @@ void usage_error(const char *usage, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n%s", usage);
+    put_line(0, NULL, fmt, ap);
     va_end(ap);
+    (void)write_all(2, usage, strlen(usage));
     exit(2);
 }
+/* == end canonical: narration == */
+
+/* == canonical: std-fds == */
+void open_std_fds(void)
+{
+    /* A program started with 0, 1 or 2 closed would get its first socket
+     * as that number, then print its output into the socket, or read its
+     * input from it. So each closed one is opened on /dev/null first
+     * (open(2) returns the lowest free number). fcntl(F_GETFD) fails with
+     * EBADF exactly when fd is not open. */
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        if (open("/dev/null", O_RDWR) == -1)
+            fail("open /dev/null (for closed descriptor %d)", fd);
+    }
+}
+/* == end canonical: std-fds == */
+
+/* == canonical: nonblock == */
+int set_nonblocking(int fd)
+{
+    /* F_SETFL sets every status flag at once: read them first and add
+     * O_NONBLOCK, or the others (O_APPEND, O_ASYNC...) are lost. They
+     * belong to the open file description, which a descriptor shares
+     * with its duplicates, in this process and others (fcntl(2)). */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags == -1)
+        return -1;
+    return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+/* == end canonical: nonblock == */
+
 
 /* The value of s if it is digits only (no sign, no space) and between lo
  * and hi; otherwise -1. */
@@ -75,10 +158,11 @@ static long number(const char *s, long lo, long hi)
 void parse_args(int argc, char *argv[], const char *usage, const char *takes,
                 struct options *opt)
 {
-    int server = strchr(takes, 'b') != NULL;
+    int server = strchr(takes, 's') != NULL;
     int i = 1;
+    unsigned char bytes[sizeof(struct in6_addr)];
 
-    *opt = (struct options){ .host = DEFAULT_ADDR, .port = DEFAULT_PORT,
+    *opt = (struct options){ .host = DEFAULT_ADDR, .port = DEFAULT_PORT, .family = AF_UNSPEC,
                              .size = BUF_SIZE, .timeout = DEFAULT_TIMEOUT };
     for (int j = 1; j < argc; j++) {
         if (strcmp(argv[j], "-h") == 0 || strcmp(argv[j], "--help") == 0) {
@@ -102,20 +186,29 @@ void parse_args(int argc, char *argv[], const char *usage, const char *takes,
             opt->no_reply = 1;
             continue;
         }
-        const char *what = o == 'b' ? "ADDR" : o == 's' ? "SIZE" : o == 'r' ? "BYTES" : "MS";
-        long hi = o == 's' ? BUF_SIZE : o == 'r' ? 16777216 : 3600000;
+        const char *what = o == 'b' ? "ADDR" : o == 's' ? "SIZE" : o == 'r' ? "BYTES"
+                         : o == 'p' ? "PORT" : "MS";
+        long hi = o == 's' ? BUF_SIZE : o == 'r' ? 16777216 : o == 'p' ? 65535 : 3600000;
         if (i + 1 >= argc)
             usage_error(usage, "%s needs %s", argv[i], what);
         const char *arg = argv[++i];
         long v = number(arg, 1, hi);
-        if (o == 'b')
-            opt->host = arg;   /* checked by getaddrinfo(AI_NUMERICHOST) */
-        else if (v == -1)
+        if (o == 'b' && server)   /* checked by getaddrinfo(AI_NUMERICHOST) */
+            opt->host = arg;
+        else if (o == 'b') {   /* the client's: inet_pton(3) tells its family */
+            opt->local = arg;
+            opt->family = inet_pton(AF_INET, arg, bytes) == 1 ? AF_INET
+                        : inet_pton(AF_INET6, arg, bytes) == 1 ? AF_INET6 : AF_UNSPEC;
+            if (opt->family == AF_UNSPEC)
+                usage_error(usage, "bad ADDR '%s' (a numeric IPv4 or IPv6 address)", arg);
+        } else if (v == -1)
             usage_error(usage, "bad %s '%s' (1 to %ld)", what, arg, hi);
         else if (o == 's')
             opt->size = v;
         else if (o == 'r')
             opt->rcvbuf = v;
+        else if (o == 'p')
+            opt->lport = arg;
         else
             opt->timeout = v;
     }
@@ -130,6 +223,55 @@ void parse_args(int argc, char *argv[], const char *usage, const char *takes,
     if (number(opt->port, server ? 0 : 1, 65535) == -1)
         usage_error(usage, "bad PORT '%s' (digits only, %d to 65535)", opt->port,
                     server ? 0 : 1);
+}
+
+static int signal_fd = -1;      /* what on_signal() closes */
+static char goodbye[64];        /* what it says: "[server] signal: exit 0" */
+static size_t goodbye_len;
+
+/* Only async-signal-safe calls here (signal-safety(7)): the line to say
+ * was made beforehand. */
+static void on_signal(int sig)
+{
+    (void)sig;
+    (void)close(signal_fd);   /* the kernel would, at exit; valgrind --track-fds sees it closed */
+    if (write(2, goodbye, goodbye_len) == -1)
+        _exit(1);
+    _exit(0);
+}
+
+void exit_on_signal(int fd)
+{
+    struct sigaction sa = { .sa_handler = on_signal };
+
+    signal_fd = fd;
+    goodbye_len = (size_t)snprintf(goodbye, sizeof goodbye, "[%s] signal: exit 0\n", prog);
+    /* sigaction(2), not signal(): what signal() does differs between
+     * systems and feature macros (glibc's resets the handler on entry
+     * under strict POSIX, and a second signal would kill us). */
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
+        fail("sigaction");
+}
+
+struct addrinfo *local_address(const struct options *opt, int family)
+{
+    /* With no -b the node is NULL, and AI_PASSIVE makes getaddrinfo(3)
+     * return the wildcard address (0.0.0.0 or ::): any address of ours,
+     * the kernel picks one by route at each send. (With a node, AI_PASSIVE
+     * is ignored.) */
+    struct addrinfo *ai = NULL, hints = {
+        .ai_family = family, .ai_socktype = SOCK_DGRAM,
+        .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | (opt->local == NULL ? AI_PASSIVE : 0),
+    };
+    if (opt->local == NULL && opt->lport == NULL)
+        return NULL;
+    int rc = getaddrinfo(opt->local, opt->lport != NULL ? opt->lport : "0", &hints, &ai);
+    if (rc == EAI_SYSTEM)
+        fail("getaddrinfo %s", opt->local != NULL ? opt->local : "(any)");
+    if (rc != 0)
+        failx("getaddrinfo %s: %s", opt->local != NULL ? opt->local : "(any)", gai_strerror(rc));
+    return ai;
 }
 
 const char *family_name(int family)
@@ -153,6 +295,138 @@ const char *addr_name(const struct sockaddr *sa, socklen_t len)
     return name;
 }
 
+/* The sockaddr_in or sockaddr_in6 that sa points to, copied out: a
+ * struct sockaddr pointer may point to storage of another type. */
+static struct sockaddr_in in4(const struct sockaddr *sa)
+{
+    struct sockaddr_in sin;
+    memcpy(&sin, sa, sizeof sin);
+    return sin;
+}
+
+static struct sockaddr_in6 in6(const struct sockaddr *sa)
+{
+    struct sockaddr_in6 sin6;
+    memcpy(&sin6, sa, sizeof sin6);
+    return sin6;
+}
+
+int addr_port(const struct sockaddr *sa)
+{
+    if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+        return -1;
+    return ntohs(sa->sa_family == AF_INET6 ? in6(sa).sin6_port : in4(sa).sin_port);
+}
+
+int same_addr(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (a->sa_family != b->sa_family || addr_port(a) != addr_port(b))
+        return 0;
+    if (a->sa_family == AF_INET6) {
+        struct sockaddr_in6 x = in6(a), y = in6(b);
+        return IN6_ARE_ADDR_EQUAL(&x.sin6_addr, &y.sin6_addr);
+    }
+    return in4(a).sin_addr.s_addr == in4(b).sin_addr.s_addr;
+}
+
+int is_wildcard(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 x = in6(sa);
+        return IN6_IS_ADDR_UNSPECIFIED(&x.sin6_addr);
+    }
+    return in4(sa).sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
+_Static_assert(PKTINFO_SPACE >= CMSG_SPACE(sizeof(struct in6_pktinfo)) &&
+               PKTINFO_SPACE >= CMSG_SPACE(sizeof(struct in_pktinfo)),
+               "PKTINFO_SPACE (lab.h) holds either control message");
+
+const char *peer_name(struct msghdr *msg, const char *sep)
+{
+    static char name[200];
+    char to[INET6_ADDRSTRLEN] = "";
+    struct in_pktinfo pi;
+    struct in6_pktinfo pi6;
+
+    /* cmsg(3): walk the control messages with CMSG_FIRSTHDR/CMSG_NXTHDR;
+     * CMSG_DATA need not be aligned for the structure: copy it out. */
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);   /* ipi_addr: the header's destination */
+            (void)inet_ntop(AF_INET, &pi.ipi_addr, to, sizeof to);
+        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            memcpy(&pi6, CMSG_DATA(c), sizeof pi6);
+            (void)inet_ntop(AF_INET6, &pi6.ipi6_addr, to, sizeof to);
+        }
+    }
+    snprintf(name, sizeof name, "%s%s%s", addr_name(msg->msg_name, msg->msg_namelen),
+             to[0] != '\0' ? sep : "", to);
+    return name;
+}
+
+const char *rcvbuf_rule(long asked, int got)
+{
+    static char rule[160];
+    char text[32] = "";
+    /* Linux-specific: the cap, net.core.rmem_max (socket(7), SO_RCVBUF). */
+    FILE *f = fopen("/proc/sys/net/core/rmem_max", "r");
+    if (f != NULL) {
+        if (fgets(text, sizeof text, f) == NULL)
+            text[0] = '\0';
+        (void)fclose(f);   /* read only: nothing to lose */
+    }
+    text[strcspn(text, "\n")] = '\0';
+    long max = number(text, 0, INT_MAX);   /* -1: unreadable */
+    long kept = max >= 0 && asked > max ? max : asked;
+    if (max < 0)
+        snprintf(rule, sizeof rule, "(asked %ld; Linux caps it at net.core.rmem_max, "
+                 "then doubles it: socket(7))", asked);
+    else if (got == 2 * kept)
+        snprintf(rule, sizeof rule, "(asked %ld, %s net.core.rmem_max %ld, doubled: socket(7))",
+                 asked, asked > max ? "capped at" : "within", max);
+    else
+        snprintf(rule, sizeof rule, "(asked %ld, net.core.rmem_max %ld: Linux's minimum, "
+                 "socket(7))", asked, max);
+    return rule;
+}
+
+int next_line(struct input *in, size_t *len, long lineno)
+{
+    char *nl = memchr(in->buf + in->start, '\n', in->have - in->start);
+    size_t line = nl != NULL ? (size_t)(nl - (in->buf + in->start)) : in->have - in->start;
+    if (line > BUF_SIZE)
+        failx("line %ld is longer than %d bytes", lineno, BUF_SIZE);
+    if (nl == NULL && !(in->done && line > 0))
+        return 0;   /* a part of a line: wait for the rest */
+    *len = line;
+    return 1;
+}
+
+void read_input(struct input *in)
+{
+    /* read(2), not getline(3): lines that stdio held in its buffer would
+     * be invisible to poll(2). */
+    memmove(in->buf, in->buf + in->start, in->have - in->start);
+    in->have -= in->start;
+    in->start = 0;
+    ssize_t n = read(0, in->buf + in->have, sizeof in->buf - in->have);
+    if (n == -1 && errno != EINTR)
+        fail("read stdin");
+    if (n == 0)
+        in->done = 1;
+    if (n > 0)
+        in->have += (size_t)n;
+}
+
+void drop_line(struct input *in, size_t len)
+{
+    in->start += len;
+    if (in->start < in->have)
+        in->start++;   /* the newline */
+}
+
+/* == canonical: bytes == */
 void upcase(char *buf, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -173,3 +447,4 @@ int write_all(int fd, const char *buf, size_t n)
     }
     return 0;
 }
+/* == end canonical: bytes == */

@@ -1,15 +1,17 @@
 /* lab.h - the few helpers that this lab's server.c and client.c share.
  *
  * Every socket call stays in server.c and client.c, in the order of the
- * lesson; this file only holds narration, error exits, argument parsing and
- * byte shuffling. It belongs to lab 06 alone: each lab carries its own small
- * copy, so a lab directory can be read, built and changed without looking
- * anywhere else.
+ * lesson; this file only holds narration, error exits, argument parsing
+ * (and the usage texts), address lookups and comparisons, the server's
+ * signal handler and the client's input buffer. It belongs to lab 06 alone:
+ * each lab carries its own small copy, so a lab directory can be read,
+ * built and changed without looking anywhere else.
  */
 #ifndef LAB_H
 #define LAB_H
 
 #include <stddef.h>
+#include <netdb.h>
 #include <sys/socket.h>
 
 #define DEFAULT_ADDR "127.0.0.1"   /* the server's -b: loopback, this machine only */
@@ -20,14 +22,18 @@
  * A buffer of 64 KiB holds any datagram whole. */
 #define BUF_SIZE 65536
 
-/* "server" or "client": prefixes narration and error messages. */
+/* Each program's usage text: for -h, and after a usage error. */
+extern const char server_usage[], client_usage[];
+
+/* == canonical: narration == */
+/* The program's name ("server", "client"...): prefixes its narration and
+ * its error messages. */
 extern const char *prog;
 
-/* Narration, the lesson made visible:
- * "[server] recvmsg() = 5 bytes from 127.0.0.1:40000" on stderr. */
+/* Narration, the lesson made visible: "[server] accept() = fd 4" on stderr. */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Runtime failure: "server: bind 127.0.0.1:5006: Address already in use",
+/* Runtime failure: "server: bind /tmp/x.sock: Address already in use",
  * exit status 1. fail() appends ": " and strerror(errno); failx() does not. */
 _Noreturn void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void failx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -35,11 +41,27 @@ _Noreturn void failx(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /* Usage error: a one-line reason, then the usage text; exit status 2. */
 _Noreturn void usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* == end canonical: narration == */
+
+/* == canonical: std-fds == */
+/* The first call of every program: descriptors 0, 1 and 2, when closed,
+ * are opened on /dev/null, so that no socket can take their numbers. */
+void open_std_fds(void);
+/* == end canonical: std-fds == */
+
+/* == canonical: nonblock == */
+/* Adds O_NONBLOCK to fd's status flags, keeping the others. Returns 0, or
+ * -1 with errno set (fcntl(2)). */
+int set_nonblocking(int fd);
+/* == end canonical: nonblock == */
 
 /* The command line. Options not given keep these defaults. */
 struct options {
-    const char *host;   /* server: -b ADDR (DEFAULT_ADDR); client: HOST */
+    const char *host;   /* server: -b ADDR (DEFAULT_ADDR) or '*'; client: HOST */
     const char *port;   /* PORT: digits only, checked (server: DEFAULT_PORT) */
+    const char *local;  /* client -b ADDR: the address to send from (NULL: any) */
+    const char *lport;  /* client -p PORT: the port to send from (NULL: any) */
+    int family;         /* client: AF_INET or AF_INET6, -b ADDR's; AF_UNSPEC without */
     long size;          /* server -s SIZE: receive buffer, 1 to BUF_SIZE */
     long rcvbuf;        /* server -r BYTES: SO_RCVBUF; 0 leaves the kernel's */
     long timeout;       /* client -t MS: reply timeout (DEFAULT_TIMEOUT) */
@@ -48,13 +70,22 @@ struct options {
 };
 
 /* Reads the command line into opt. takes lists the option letters this
- * program accepts: "bsr" for the server, which takes [PORT]; "cnt" for the
- * client, which takes HOST PORT. -h/--help prints the usage and exits 0.
- * A PORT that is not digits only, or out of range (server 0 to 65535, 0
+ * program accepts: "bsr" for the server, which takes [PORT]; "bcnpt" for
+ * the client, which takes HOST PORT. -h/--help prints the usage and exits
+ * 0. A PORT that is not digits only, or out of range (server 0 to 65535, 0
  * meaning any free port; client 1 to 65535), is a usage error, refused
  * before any lookup or socket call. */
 void parse_args(int argc, char *argv[], const char *usage, const char *takes,
                 struct options *opt);
+
+/* The server's end: on SIGINT or SIGTERM, fd is closed, "[server] signal:
+ * exit 0" said, and the process exits with status 0. */
+void exit_on_signal(int fd);
+
+/* The client's local address, for bind(): -b ADDR and -p PORT of opt, of
+ * family (AF_INET or AF_INET6, the server's). NULL when the client has
+ * neither option: the kernel binds the socket at its first send. */
+struct addrinfo *local_address(const struct options *opt, int family);
 
 /* "AF_INET" or "AF_INET6", for narration. */
 const char *family_name(int family);
@@ -63,6 +94,56 @@ const char *family_name(int family);
  * "[::1]:5006". Returns a static buffer. */
 const char *addr_name(const struct sockaddr *sa, socklen_t len);
 
+/* The port of an AF_INET or AF_INET6 address, in host byte order; -1 for
+ * any other family (no address: AF_UNSPEC). */
+int addr_port(const struct sockaddr *sa);
+
+/* 1 when a and b are the same family, address and port, else 0. */
+int same_addr(const struct sockaddr *a, const struct sockaddr *b);
+
+/* 1 for the wildcard address, 0.0.0.0 or ::, which takes datagrams sent to
+ * any address of the machine. */
+int is_wildcard(const struct sockaddr *sa);
+
+/* Linux-specific (ip(7), ipv6(7)): room for the control message that
+ * IP_PKTINFO or IPV6_RECVPKTINFO adds to a received datagram: an
+ * in6_pktinfo is 20 bytes (an in_pktinfo 12), CMSG_SPACE adds the header.
+ * lab.c checks the size against the real structures. */
+#define PKTINFO_SPACE CMSG_SPACE(20)
+
+/* The sender of a datagram that recvmsg() put in msg, as addr_name() shows
+ * it; then, when msg carries an IP_PKTINFO or IPV6_PKTINFO control
+ * message, sep and the address the datagram was sent to:
+ * "127.0.0.1:40000 to 127.0.0.2". Returns a static buffer. */
+const char *peer_name(struct msghdr *msg, const char *sep);
+
+/* Narration for SO_RCVBUF: what Linux made of asked bytes, got being what
+ * getsockopt() returned: "(asked 16777216, capped at net.core.rmem_max
+ * 4194304, doubled: socket(7))". Returns a static buffer. */
+const char *rcvbuf_rule(long asked, int got);
+
+/* The client's standard input: in buf[start..have) the bytes not yet
+ * sent; done once read() said end of file. */
+struct input {
+    char buf[BUF_SIZE + 1];
+    size_t start, have;
+    int done;
+};
+
+/* When a whole line (or the last, unterminated one) is in in, its length
+ * without the newline in *len, and 1; else 0: more input is needed. A line
+ * longer than any datagram exits 1, naming line number lineno. */
+int next_line(struct input *in, size_t *len, long lineno);
+
+/* One read(2) of standard input into in, after moving the unsent bytes to
+ * the front (EINTR is just no input yet). */
+void read_input(struct input *in);
+
+/* The line of len bytes at the front of in is sent: skip it and its
+ * newline. */
+void drop_line(struct input *in, size_t len);
+
+/* == canonical: bytes == */
 /* The protocol: ASCII a-z become A-Z, every other byte is left alone. */
 void upcase(char *buf, size_t n);
 
@@ -70,5 +151,6 @@ void upcase(char *buf, size_t n);
  * asked (a partial write) or be interrupted by a signal (EINTR). Returns 0,
  * or -1 with errno set. */
 int write_all(int fd, const char *buf, size_t n);
+/* == end canonical: bytes == */
 
 #endif

@@ -19,6 +19,7 @@ static const char usage[] =
     "  Sends standard input to the server at HOST PORT as one request, then\n"
     "  shuts down its sending side (FIN), writes the reply to standard output\n"
     "  until the server's FIN, and closes. Each address of HOST is tried.\n"
+    "  The server takes 16 MiB at most: it resets a longer request's connection.\n"
     "  -r BYTES  SO_RCVBUF: a small receive buffer that nobody reads fills up\n"
     "            and holds the window at zero\n"
     "  -s CTL    step mode: before each call of the teardown, wait for a line\n"
@@ -37,6 +38,7 @@ int main(int argc, char *argv[])
     char name[ADDR_STRLEN] = "", local[ADDR_STRLEN] = "";
     ssize_t n = -1;
 
+    open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
     parse_client_args(argc, argv, usage, &a);
     signal(SIGPIPE, SIG_IGN);   /* a vanished server gives EPIPE, not death */
 
@@ -99,7 +101,7 @@ int main(int argc, char *argv[])
             if (n == -1 && errno == EINTR)
                 continue;
             /* -1 with ECONNRESET: the server sent RST */
-            if (said_read(fd, n, "the server's FIN, end of the reply") == -1)
+            if (said_read(fd, n, "the server's FIN, end of the reply", 0) == -1)
                 fail("read");
             /* 0: the server's FIN. If ours was first, we are now in
              * TIME-WAIT: ss shows it, TCP_INFO on our descriptor says CLOSE. */

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# tests/canonical.sh [--fix] - every lab's copy of the shared helpers is the
+# one text of tests/canonical.c and tests/canonical.h. Each lab.c and lab.h
+# of solutions/ and labs/ holds sections marked
+#     /* == canonical: NAME == */ ... /* == end canonical: NAME == */
+# and each must equal the section of that NAME in tests/canonical.[ch],
+# byte for byte. Every lab has the sections narration, std-fds and bytes.
+# Prints one line per lab file checked, and each difference; exits 1 when
+# one differs or is missing. --fix copies the canonical text over every
+# section a lab has (then check the labs build: make).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+fix=${1:-}
+required=(narration std-fds bytes)
+
+# section FILE NAME: the lines of section NAME of FILE, markers included.
+section() {
+    awk -v n="$2" '$0 == "/* == canonical: " n " == */" { on = 1 }
+        on { print } $0 == "/* == end canonical: " n " == */" { on = 0 }' "$1"
+}
+
+bad=0
+for file in solutions/[0-9][0-9]-*/lab.[ch] labs/[0-9][0-9]-*/lab.[ch]; do
+    canon=tests/canonical.${file##*.}
+    mapfile -t names < <(sed -nE 's|^/\* == canonical: ([a-z-]+) == \*/$|\1|p' "$file")
+    for name in "${required[@]}"; do
+        case " ${names[*]} " in *" $name "*) ;; *)
+            echo "$file: no section '$name' (tests/canonical.sh: every lab carries it)"
+            bad=1 ;;
+        esac
+    done
+    for name in "${names[@]}"; do
+        want=$(section "$canon" "$name")
+        if [ -z "$want" ]; then
+            echo "$file: section '$name' is not in $canon"
+            bad=1
+            continue
+        fi
+        [ "$(section "$file" "$name")" = "$want" ] && continue
+        if [ "$fix" = --fix ]; then
+            awk -v n="$name" -v canon="$canon" '
+                $0 == "/* == canonical: " n " == */" {
+                    on = 1
+                    while ((getline line < canon) > 0) {
+                        if (line == $0) copy = 1
+                        if (copy) print line
+                        if (copy && line == "/* == end canonical: " n " == */") break
+                    }
+                    close(canon)
+                }
+                !on { print }
+                $0 == "/* == end canonical: " n " == */" { on = 0 }' "$file" >"$file.new" &&
+                mv "$file.new" "$file"
+            echo "$file: section '$name' copied from $canon"
+        else
+            echo "$file: section '$name' differs from $canon:"
+            diff <(echo "$want") <(section "$file" "$name") | sed 's/^/    /' | head -n 20
+            bad=1
+        fi
+    done
+    [ "$fix" = --fix ] || echo "$file: ${names[*]:-no section}"
+done
+exit "$bad"

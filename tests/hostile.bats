@@ -1,0 +1,280 @@
+#!/usr/bin/env bats
+# Hostile peers, races and odd environments: what a program copied into
+# the real world meets. The servers on a path (labs 01, 03, 04) against a
+# path taken over, a directory swapped for a symbolic link, a second
+# server started in the gap between bind() and listen(), a live server
+# whose queue is full, a symbolic link put where chmod() would look; every
+# program started with its standard descriptors closed; every server that
+# accept()s out of descriptors; every client that sets O_NONBLOCK. Each
+# test holds the race still with the kernel's or strace's own means
+# (SIGSTOP at a chosen call, a stopped server whose queue fills), never
+# with a sleep. The rules: README.md, "Conventions", "Safe to copy".
+
+bats_require_minimum_version 1.5.0
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-30}
+
+PATH_LABS=(01-unix-stream 03-unix-dgram 04-seqpacket)
+
+setup() {
+    load lib
+    lab_setup 01-unix-stream   # for T and the harness; each case names its lab
+    TOP=${LAB%/*}              # solutions/ or labs/ (TREE), where the labs are
+    # Many cases run a program under strace, where LeakSanitizer cannot
+    # (make SANITIZE=1): it would end the program with a failure of its own.
+    export ASAN_OPTIONS=detect_leaks=0
+}
+
+teardown() {
+    exec 7>&- 2>/dev/null || true
+    lab_teardown
+}
+
+# on LAB NAME ARGS...: LAB's server as NAME (output in $T/NAME.out and
+# .err), waited for until ready (its one line on stdout) or dead. Sets
+# PID and SERVER_PID.
+on() {
+    local lab=$1 name=$2
+    shift 2
+    spawn "$name" "$TOP/$lab/server" "$@"
+    SERVER_PID=$PID
+    wait_until ready_as "$name" "$PID"
+}
+ready_as() { [ -s "$T/$1.out" ] || gone "$2"; }
+
+# echoes LAB PATH: LAB's client reaches the server at PATH: "still here"
+# comes back upper-cased.
+echoes() {
+    run_split timeout 10 "$TOP/$1/client" "$2" <<<"still here"
+    [ "$status" -eq 0 ] && [ "${lines[-1]}" = "STILL HERE" ] ||
+        { echo "$1 client on $2: exit $status, output '$output', $stderr" >&2; return 1; }
+}
+
+# tracee_of PID: the pid of strace PID's traced child (TRACEE), recorded
+# so that teardown stops it too.
+tracee_of() {
+    TRACEE=$(pgrep -P "$1") || return 1
+    echo "$TRACEE" >>"$T/pids"
+}
+
+@test "every lab carries the one text of the shared helpers (tests/canonical.c, .h): narration, closed standard descriptors, the socket file, accept(), timeouts" {
+    run "$ROOT/tests/canonical.sh"
+    note_lines "  " < <(printf '%s\n' "${lines[@]}" | grep -E '^solutions/.*lab\.c:|differs|no section|not in')
+    [ "$status" -eq 0 ]
+}
+
+@test "a server removes its socket file at exit only while it is still its own: a path taken over by a new server stays (labs 01, 03, 04)" {
+    local lab d
+    for lab in "${PATH_LABS[@]}"; do
+        d=$T/${lab%%-*}
+        mkdir "$d"
+        on "$lab" "a$lab" "$d/s"
+        A=$SERVER_PID
+        # Somebody removes the first server's files; a second server takes
+        # the path while the first still runs.
+        rm "$d/s" "$d/s.lock"
+        on "$lab" "b$lab" "$d/s"
+        kill -TERM "$A"
+        wait_exit "$A"
+        last_match "$T/a$lab.err" 'signal:'
+        note "$lab: the first server, on SIGTERM: $LINE"
+        [ "$STATUS" -eq 0 ]
+        [ -S "$d/s" ] && [ -f "$d/s.lock" ] ||
+            { echo "$lab: the first server removed the second one's files: $(ls -A "$d")" >&2; false; }
+        echoes "$lab" "$d/s"
+        kill -TERM "$SERVER_PID"
+        wait_exit "$SERVER_PID"
+        [ -z "$(ls -A "$d")" ] || { echo "$lab: the second server left $(ls -A "$d")" >&2; false; }
+    done
+}
+
+@test "a directory on the path swapped for a symbolic link: at exit the server removes nothing where the link leads (labs 01, 03, 04)" {
+    local lab d
+    for lab in "${PATH_LABS[@]}"; do
+        d=$T/${lab%%-*}
+        mkdir "$d" "$d.victim"
+        on "$lab" "s$lab" "$d/s"
+        printf 'precious\n' >"$d.victim/s"
+        printf 'precious\n' >"$d.victim/s.lock"
+        mv "$d" "$d.moved"
+        ln -s "$d.victim" "$d"
+        kill -TERM "$SERVER_PID"
+        wait_exit "$SERVER_PID"
+        last_match "$T/s$lab.err" 'signal:'
+        note "$lab: $LINE"
+        [ "$(cat "$d.victim/s" "$d.victim/s.lock")" = $'precious\nprecious' ] ||
+            { echo "$lab: files behind the link: $(ls -l "$d.victim")" >&2; false; }
+    done
+}
+
+@test "two servers on one stale path, the first stopped between its probe and bind(): the second stops at the lock, and only one serves (labs 01, 03, 04)" {
+    local lab d
+    for lab in "${PATH_LABS[@]}"; do
+        d=$T/${lab%%-*}
+        mkdir "$d"
+        # A stale socket file: its server killed, nothing removed.
+        on "$lab" "dead$lab" "$d/s"
+        kill -KILL "$SERVER_PID"
+        wait_gone "$SERVER_PID"
+        # The first server probes it, and stops (SIGSTOP from strace, at the
+        # return of its probe's connect()): it has found the file stale and
+        # not yet removed it. Once strace has written the connect() line,
+        # the server is stopped for strace or by the signal, and cannot go
+        # on by itself.
+        spawn "a$lab" strace -f -qq -o "$T/a$lab.trace" -e trace=connect \
+            -e inject=connect:signal=SIGSTOP:when=1 "$TOP/$lab/server" "$d/s"
+        wait_until tracee_of "$PID"
+        wait_until has_line "$T/a$lab.trace" 'connect\('
+        wait_until stopped "$TRACEE"
+        note "$lab: first server stopped at: $(sed -E 's/^[0-9]+ +//' "$T/a$lab.trace")"
+        # The second server, now. Without the lock it takes the stale file
+        # too, binds, and serves; the first then removes its file, binds
+        # its own, and both say they serve, one of them unreachable.
+        run_split timeout 10 "$TOP/$lab/server" "$d/s"
+        note "$lab: second server: exit $status: ${stderr_lines[-1]}"
+        [ "$status" -eq 1 ] && [[ ${stderr_lines[-1]} == "server: bind $d/s: Address already in use (another server holds $d/s.lock)" ]] ||
+            { echo "$lab: the second server took the path: exit $status, $output, $stderr" >&2; false; }
+        kill -CONT "$TRACEE"
+        wait_until ready_as "a$lab" "$TRACEE"
+        echoes "$lab" "$d/s"
+    done
+}
+
+@test "a live server whose accept queue is full: a new server's probe does not hang, it says a server answers there (labs 01, 04)" {
+    local lab d i n
+    mkfifo "$T/hold"
+    exec 7<>"$T/hold"   # the clients' input: open, and never a byte
+    for lab in 01-unix-stream 04-seqpacket; do
+        d=$T/${lab%%-*}
+        mkdir "$d"
+        on "$lab" "s$lab" "$d/s"
+        kill -STOP "$SERVER_PID"
+        wait_until stopped "$SERVER_PID"
+        # backlog 16: Linux queues 17 connections; the 18th waits in connect().
+        for i in $(seq 17); do
+            spawn "c$lab-$i" "$TOP/$lab/client" "$d/s" <"$T/hold"
+        done
+        queued() { n=$(ss -xlH src "$d/s"); read -r _ _ n _ <<<"$n"; [ "${n:-0}" -ge 17 ]; }
+        wait_until queued
+        note "$lab: ss -xl: Recv-Q $n on the stopped server's listener"
+        # A server that does not use the lock file (an old one, another
+        # program) looks the same: the lock file gone.
+        rm "$d/s.lock"
+        run_split timeout 10 "$TOP/$lab/server" "$d/s"
+        note "$lab: new server: exit $status: ${stderr_lines[-1]}"
+        [ "$status" -eq 1 ] || { echo "$lab: exit $status (124: it hung in the probe): $stderr" >&2; false; }
+        [ "${stderr_lines[-1]}" = "server: bind $d/s: Address already in use (a server answers there)" ]
+        [ -S "$d/s" ]
+        kill -CONT "$SERVER_PID"
+    done
+}
+
+@test "-m MODE gives the socket file its mode at birth: no chmod() by name afterwards, which a symbolic link swapped in at the path would redirect (labs 01, 03, 04)" {
+    local lab d
+    for lab in "${PATH_LABS[@]}"; do
+        d=$T/${lab%%-*}
+        mkdir "$d"
+        spawn "s$lab" strace -f -qq -o "$T/$lab.trace" -e trace=umask,bind,chmod,fchmodat "$TOP/$lab/server" -m 0666 "$d/s"
+        wait_until tracee_of "$PID"
+        wait_until ready_as "s$lab" "$TRACEE"
+        sed -E 's/^[0-9]+ +//' "$T/$lab.trace" | note_lines "$lab: "
+        not grep -qE 'chmod' "$T/$lab.trace" || { echo "$lab changes the mode by name after bind()" >&2; false; }
+        [ "$(stat -c %a "$d/s")" = 666 ]
+    done
+}
+
+@test "every program started with descriptors 0, 1 and 2 closed gets no socket below 3; a datagram client with stdout closed sends nothing extra" {
+    local lab prog args
+    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close; do
+        case $lab in
+        0[134]-*) on "$lab" "s$lab" "$T/s${lab%%-*}"; args=("$T/s${lab%%-*}") ;;
+        02-*) args=() ;;
+        *) on "$lab" "s$lab" 0; args=(127.0.0.1 "$(<"$T/s$lab.out")"); args[1]=${args[1]##*:} ;;
+        esac
+        prog=client
+        [ "$lab" = 02-socketpair ] && prog=server   # it makes the pair, and runs the client
+        {
+            (cd "$TOP/$lab" && timeout 10 strace -f -qq -o "$T/$lab.$prog.trace" \
+                -e trace=socket,socketpair,accept,accept4 "./$prog" "${args[@]}" <&- >&- 2>&-) || true
+            fds=
+            while IFS= read -r line; do
+                if [[ $line =~ socketpair\(.*\[([0-9]+),\ ([0-9]+)\]\)\ +=\ 0 ]]; then
+                    fds+="${BASH_REMATCH[1]} ${BASH_REMATCH[2]} "
+                elif [[ $line =~ (socket|accept4?)\(.*\)\ +=\ ([0-9]+) ]]; then
+                    fds+="${BASH_REMATCH[2]} "
+                fi
+            done <"$T/$lab.$prog.trace"
+            note "$lab $prog, 0-2 closed: socket descriptors ${fds:-none}"
+            [ -n "$fds" ]
+            for fd in $fds; do
+                [ "$fd" -ge 3 ] || { echo "$lab $prog got socket fd $fd" >&2; false; }
+            done
+        }
+    done
+    # The servers: under strace, SIGTERM at the end, its exit status.
+    for lab in 01-unix-stream 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close; do
+        case $lab in 0[134]-*) args=("$T/t${lab%%-*}") ;; *) args=(0) ;; esac
+        strace -f -qq -o "$T/$lab.server.trace" -e trace=socket "$TOP/$lab/server" "${args[@]}" <&- >&- 2>&- 3>&- &
+        echo "$!" >>"$T/pids"
+        wait_until tracee_of "$!"   # teardown stops the server too, not only strace
+        traced_socket() { has_line "$T/$lab.server.trace" 'socket\(.*= [0-9]+'; }
+        wait_until traced_socket
+        last_match "$T/$lab.server.trace" 'socket\(.*= ([0-9]+)'
+        note "$lab server, 0-2 closed: $LINE"
+        [ "$MATCH" -ge 3 ]
+    done
+    # The harm it did: lab 03's client with standard output closed wrote
+    # its replies into its socket, which the server took for requests.
+    printf 'one\ntwo\n' | "$TOP/03-unix-dgram/client" "$T/s03" >&-
+    # A third datagram, from a second client that waits for its reply:
+    # whatever the first one sent, the server had it before this one.
+    [ "$("$TOP/03-unix-dgram/client" "$T/s03" <<<three 2>/dev/null)" = THREE ]
+    n=$(count '^\[server\] recv' "$T/s03-unix-dgram.err")
+    note "03: the server received $n datagrams for the two clients' 3 lines"
+    [ "$n" -eq 3 ]
+}
+
+@test "a server out of descriptors neither exits nor spins: accept() fails with EMFILE, it pauses, the client waits in the queue (labs 01, 04, 05, 07)" {
+    local lab limit ticks0 ticks1 stat
+    for lab in 01-unix-stream 04-seqpacket 05-tcp 07-tcp-close; do
+        # 0-2, the listener (3) and, on a path, the lock file (4): the next
+        # descriptor, accept()'s, is over the limit.
+        case $lab in 0[14]-*) limit=5; args=("$T/s${lab%%-*}") ;; *) limit=4; args=(0) ;; esac
+        spawn "s$lab" bash -c 'ulimit -n "$0" && exec "$@"' "$limit" "$TOP/$lab/server" "${args[@]}"
+        SERVER_PID=$PID
+        wait_until ready_as "s$lab" "$PID"
+        read -r ready <"$T/s$lab.out"
+        case $lab in 0[14]-*) to=("${args[@]}") ;; *) to=(127.0.0.1 "${ready##*:}") ;; esac
+        printf 'x\n' >"$T/c$lab.in"
+        spawn "c$lab" "$TOP/$lab/client" "${to[@]}"
+        wait_until said_or_gone "$SERVER_PID" "$T/s$lab.err" 'accept\(\) = -1'
+        read -r stat <"/proc/$SERVER_PID/stat" || true
+        stat=${stat##*) }; read -r -a f <<<"$stat"; ticks0=$((f[11] + f[12]))
+        second() { [ "$(count 'accept\(\) = -1' "$T/s$lab.err")" -ge 2 ] || gone "$SERVER_PID"; }
+        wait_until second
+        alive "$SERVER_PID" || { echo "$lab: the server exited: $(tail -n 2 "$T/s$lab.err")" >&2; false; }
+        read -r stat <"/proc/$SERVER_PID/stat"
+        stat=${stat##*) }; read -r -a f <<<"$stat"; ticks1=$((f[11] + f[12]))
+        last_match "$T/s$lab.err" 'accept\(\) = -1'
+        note "$lab (ulimit -n $limit): $LINE; CPU over a pause: $(( (ticks1 - ticks0) * 10 )) ms"
+        [ $((ticks1 - ticks0)) -le 5 ] || { echo "$lab spins: $((ticks1 - ticks0)) ticks" >&2; false; }
+    done
+}
+
+@test "a client sets O_NONBLOCK by adding it to the status flags it reads (F_GETFL), not by overwriting them (labs 01-06)" {
+    local lab to
+    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp; do
+        case $lab in
+        0[134]-*) on "$lab" "s$lab" "$T/s${lab%%-*}"; to=("$T/s${lab%%-*}") ;;
+        0[56]-*) on "$lab" "s$lab" 0; to=(127.0.0.1 "$(<"$T/s$lab.out")"); to[1]=${to[1]##*:} ;;
+        esac
+        if [ "$lab" = 02-socketpair ]; then
+            (cd "$TOP/$lab" && strace -f -qq -o "$T/$lab.trace" -e trace=fcntl ./server <<<"x" >/dev/null 2>&1)
+        else
+            strace -f -qq -o "$T/$lab.trace" -e trace=fcntl "$TOP/$lab/client" "${to[@]}" <<<"x" >/dev/null 2>&1
+        fi
+        grep -E 'F_GETFL|F_SETFL' "$T/$lab.trace" | sed -E 's/^[0-9]+ +//' | note_lines "$lab: "
+        last_match "$T/$lab.trace" 'F_SETFL, (.*)\) = 0'
+        [[ $MATCH == *O_RDWR*O_NONBLOCK* ]] || { echo "$lab: F_SETFL with $MATCH: the other flags are lost" >&2; false; }
+        grep -qE 'fcntl\([0-9]+, F_GETFL\)' "$T/$lab.trace"
+    done
+}
