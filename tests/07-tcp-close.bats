@@ -56,8 +56,9 @@ stepped_client() {
     mkfifo "$T/client.ctl"
     exec 5<>"$T/client.ctl"
     spawn client "${NSX[@]}" "$LAB/client" -s "$T/client.ctl" "$@" 127.0.0.1 "$P"
-    wait_until has_line "$T/server.err" 'accept\(\) = fd' || return 1
-    last_match "$T/server.err" 'accept\(\) = fd [0-9]+ from .*:([0-9]+) '
+    # The whole line, up to its state: a look may catch a line still being
+    # written (a reader of a regular file can see half of a write).
+    wait_until last_match "$T/server.err" 'accept\(\) = fd [0-9]+ from .*:([0-9]+)  state=[A-Z_0-9]+$' || return 1
     C=$MATCH
     last_match "$T/client.err" 'connect\(.*\) = 0'   # sets LINE
 }
