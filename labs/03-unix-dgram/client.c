@@ -39,7 +39,7 @@ int main(int argc, char *argv[])
     static char reply[MAX_MSG + 1];
     size_t len = 0, unanswered = 0;   /* bytes sent, no reply yet */
     long sent = 0, received = 0;
-    int ready = 0, waiting = 0, fd = -1, rc = -1;
+    int ready = 0, waiting = 0, fd = -1, rc = -1, connected = -1;
 
     open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
     parse_args(argc, argv, usage, "n", &addr, &opt);
@@ -67,13 +67,12 @@ int main(int argc, char *argv[])
         fail("getsockname");
     say("getsockname() = %s", addr_name(&me, melen));
 
-    rc = -1;   /* until connect() says otherwise */
     /* TODO 6: connect(2) fd to the server's address addr, keeping the result
-     * in rc. A datagram socket makes no connection: connect() sets the
+     * in connected. A datagram socket makes no connection: connect() sets the
      * default destination of send(), and from now on only the server's
      * datagrams reach us. */
     errno = ENOSYS; /* step 6: replace this line */
-    if (rc == -1)
+    if (connected == -1)
         fail("connect %s", addr.sun_path);   /* ENOENT: no file; ECONNREFUSED: nobody bound */
     say("connect(\"%s\") = 0", addr.sun_path);
 
