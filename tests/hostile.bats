@@ -8,7 +8,8 @@
 # accept()s out of descriptors; every client that sets O_NONBLOCK. Each
 # test holds the race still with the kernel's or strace's own means
 # (SIGSTOP at a chosen call, a stopped server whose queue fills), never
-# with a sleep. The rules: README.md, "Conventions", "Safe to copy".
+# with a sleep. The rules: README.md, "Conventions", "Safe to copy"; also
+# checked here: the helpers' one text, and each program's length.
 
 bats_require_minimum_version 1.5.0
 BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-30}
@@ -60,6 +61,34 @@ tracee_of() {
     run "$ROOT/tests/canonical.sh"
     note_lines "  " < <(printf '%s\n' "${lines[@]}" | grep -E '^solutions/.*lab\.c:|differs|no section|not in')
     [ "$status" -eq 0 ]
+}
+
+@test "every program reads as one lesson: at most 150 lines of code (200 with its comments); the rest lives in lab.c" {
+    local f code total long=()
+    for f in "$ROOT"/solutions/[0-9][0-9]-*/server.c "$ROOT"/solutions/[0-9][0-9]-*/client.c; do
+        total=0 code=0
+        local line rest kept incomment=0
+        while IFS= read -r line; do
+            total=$((total + 1))
+            # What is left of the line without its comments (/* */, which
+            # may span lines), and whether that is more than blanks.
+            rest=$line kept=
+            while [ -n "$rest" ]; do
+                if [ "$incomment" -eq 1 ]; then
+                    if [[ $rest == *'*/'* ]]; then rest=${rest#*'*/'} incomment=0; else rest=; fi
+                elif [[ $rest == *'/*'* ]]; then
+                    kept+=${rest%%'/*'*} rest=${rest#*'/*'} incomment=1
+                else
+                    kept+=$rest rest=
+                fi
+            done
+            [[ $kept =~ [^[:space:]] ]] && code=$((code + 1))
+        done <"$f"
+        f=${f#"$ROOT"/solutions/}
+        [ "$code" -le 150 ] && [ "$total" -le 200 ] || long+=("$f: $code lines of code, $total in all")
+        note "$f: $code lines of code, $total in all"
+    done
+    [ "${#long[@]}" -eq 0 ] || { printf 'too long: %s\n' "${long[@]}" >&2; false; }
 }
 
 @test "a server removes its socket file at exit only while it is still its own: a path taken over by a new server stays (labs 01, 03, 04)" {
