@@ -2,8 +2,8 @@
 # Hostile peers, races and odd environments: what a program copied into
 # the real world meets. The servers on a path (labs 01, 03, 04) against a
 # path taken over, a directory swapped for a symbolic link, a second
-# server started in the gap between bind() and listen(), a live server
-# whose queue is full, a symbolic link put where chmod() would look; every
+# server started while the first is stopped between its probe and bind(),
+# a live server whose queue is full, a chmod() by name after bind(); every
 # program started with its standard descriptors closed; every server that
 # accept()s out of descriptors; every client that sets O_NONBLOCK. Each
 # test holds the race still with the kernel's or strace's own means
