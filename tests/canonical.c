@@ -6,8 +6,9 @@
  * (tests/canonical.sh --fix copies it over). Declarations: canonical.h.
  *
  * Every lab: narration, std-fds, bytes. Clients that poll: nonblock.
+ * Labs whose options are "-X NUMBER" (01, 04): option.
  * Servers on a socket file (labs 01, 03, 04): socket-file. Servers that
- * accept() (labs 01, 04, 05, 07): accept.
+ * accept() (labs 01, 04, 05, 07): accept, timeouts.
  * This file is not compiled on its own; each lab compiles its copy.
  */
 
@@ -316,3 +317,19 @@ void bound_waits(int fd, int seconds)
         say("setsockopt(fd %d, SO_RCVTIMEO, SO_SNDTIMEO) = -1: %s", fd, strerror(errno));
 }
 /* == end canonical: timeouts == */
+
+/* == canonical: option == */
+/* The value of option argv[i], a number from min to max in base (8 for a
+ * mode, 10 else); anything else is a usage error naming what was wanted. */
+static long option_value(const char *usage, char *argv[], int i, const char *want,
+                         int base, long min, long max)
+{
+    char *end;
+    if (argv[i + 1] == NULL)
+        usage_error(usage, "%s needs a value (%s)", argv[i], want);
+    long v = strtol(argv[i + 1], &end, base);
+    if (argv[i + 1][0] == '\0' || *end != '\0' || v < min || v > max)
+        usage_error(usage, "bad %s '%s' (%s)", argv[i], argv[i + 1], want);
+    return v;
+}
+/* == end canonical: option == */

@@ -301,6 +301,7 @@ void bound_waits(int fd, int seconds)
 }
 /* == end canonical: timeouts == */
 
+/* == canonical: option == */
 /* The value of option argv[i], a number from min to max in base (8 for a
  * mode, 10 else); anything else is a usage error naming what was wanted. */
 static long option_value(const char *usage, char *argv[], int i, const char *want,
@@ -314,6 +315,7 @@ static long option_value(const char *usage, char *argv[], int i, const char *wan
         usage_error(usage, "bad %s '%s' (%s)", argv[i], argv[i + 1], want);
     return v;
 }
+/* == end canonical: option == */
 
 void parse_args(int argc, char *argv[], const char *usage,
                 struct sockaddr_un *addr, long *mode, long *timeout)
