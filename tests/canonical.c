@@ -6,7 +6,8 @@
  * (tests/canonical.sh --fix copies it over). Declarations: canonical.h.
  *
  * Every lab: narration, std-fds, bytes. Clients that poll: nonblock.
- * Labs whose options are "-X NUMBER" (01, 04): option.
+ * Labs whose options are "-X NUMBER" (01, 04): option. Datagram clients
+ * that read lines (03, 06): lines.
  * Servers on a socket file (labs 01, 03, 04): socket-file. Servers that
  * accept() (labs 01, 04, 05, 07): accept, timeouts.
  * This file is not compiled on its own; each lab compiles its copy.
@@ -333,3 +334,37 @@ static long option_value(const char *usage, char *argv[], int i, const char *wan
     return v;
 }
 /* == end canonical: option == */
+
+/* == canonical: lines == */
+int next_line(struct input *in, size_t *len, long number)
+{
+    char *nl = memchr(in->buf + in->start, '\n', in->have - in->start);
+    size_t line = nl != NULL ? (size_t)(nl - (in->buf + in->start)) : in->have - in->start;
+    if (line > MAX_LINE)
+        failx("line %ld is longer than %d bytes, %s", number, MAX_LINE, MAX_LINE_IS);
+    *len = line;
+    return nl != NULL || (in->done && line > 0);   /* the last line may lack its newline */
+}
+
+void read_input(struct input *in)
+{
+    /* First move the part not sent yet to the front: room for a whole line. */
+    memmove(in->buf, in->buf + in->start, in->have - in->start);
+    in->have -= in->start;
+    in->start = 0;
+    ssize_t n = read(0, in->buf + in->have, sizeof in->buf - in->have);
+    if (n == -1 && errno != EINTR)
+        fail("read stdin");
+    if (n == 0)
+        in->done = 1;
+    if (n > 0)
+        in->have += (size_t)n;
+}
+
+void line_sent(struct input *in, size_t len)
+{
+    in->start += len;
+    if (in->start < in->have)
+        in->start++;   /* the newline */
+}
+/* == end canonical: lines == */

@@ -74,3 +74,24 @@ void accept_failed(void);
 #define DEFAULT_TIMEOUT 30
 void bound_waits(int fd, int seconds);
 /* == end canonical: timeouts == */
+
+/* == canonical: lines == */
+/* A client's standard input, read with read(2) into a buffer of its own,
+ * not with getline(3): lines that stdio holds in its buffer would be
+ * invisible to poll(2). buf[start..have) is read and not sent yet; done
+ * once read() said end of file. A line is at most MAX_LINE bytes (lab.h;
+ * MAX_LINE_IS says why, in the error). next_line(): 1 when a whole line
+ * is there, the first *len bytes of buf + start, without its newline; 0
+ * when more input is needed, or none will come (done). A longer line:
+ * exit 1, naming it, the number-th. read_input(), when poll(2) says there
+ * is more: read(2) on 0 after the part not sent. line_sent(): the line of
+ * len bytes went, and its newline with it. */
+struct input {
+    char buf[MAX_LINE + 1];
+    size_t start, have;
+    int done;
+};
+int next_line(struct input *in, size_t *len, long number);
+void read_input(struct input *in);
+void line_sent(struct input *in, size_t len);
+/* == end canonical: lines == */

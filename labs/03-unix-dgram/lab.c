@@ -332,13 +332,13 @@ const char *addr_name(const struct sockaddr_un *a, socklen_t len)
     return name;
 }
 
+/* == canonical: lines == */
 int next_line(struct input *in, size_t *len, long number)
 {
     char *nl = memchr(in->buf + in->start, '\n', in->have - in->start);
     size_t line = nl != NULL ? (size_t)(nl - (in->buf + in->start)) : in->have - in->start;
-    if (line > MAX_MSG)
-        failx("line %ld is longer than %d bytes, the largest datagram of this lab",
-              number, MAX_MSG);
+    if (line > MAX_LINE)
+        failx("line %ld is longer than %d bytes, %s", number, MAX_LINE, MAX_LINE_IS);
     *len = line;
     return nl != NULL || (in->done && line > 0);   /* the last line may lack its newline */
 }
@@ -364,6 +364,7 @@ void line_sent(struct input *in, size_t len)
     if (in->start < in->have)
         in->start++;   /* the newline */
 }
+/* == end canonical: lines == */
 
 /* The server's own socket file, and the share of its send buffer that one
  * receiver may hold: half, so that one that never reads leaves the other

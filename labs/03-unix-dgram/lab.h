@@ -16,6 +16,8 @@
 
 #define DEFAULT_PATH "/tmp/lab03.sock"   /* used when no PATH is given */
 #define MAX_MSG 65536                    /* the lab's largest datagram, in bytes */
+#define MAX_LINE MAX_MSG                 /* the client's longest input line */
+#define MAX_LINE_IS "the largest datagram of this lab"
 #define PROBE_MS 1000                    /* replies due and none for this long: */
                                          /* is the server still there? */
 #define WINDOW 32768                     /* the client leaves at most this many */
@@ -91,23 +93,26 @@ void parse_args(int argc, char *argv[], const char *usage, const char *takes,
  * are not printable ASCII show as '?'. Returns a static buffer. */
 const char *addr_name(const struct sockaddr_un *a, socklen_t len);
 
-/* The client's standard input, read with read(2) into a buffer of its
- * own, not with getline(3): lines that stdio holds in its buffer would be
- * invisible to poll(2). buf[start..have) is read and not sent yet. */
+/* == canonical: lines == */
+/* A client's standard input, read with read(2) into a buffer of its own,
+ * not with getline(3): lines that stdio holds in its buffer would be
+ * invisible to poll(2). buf[start..have) is read and not sent yet; done
+ * once read() said end of file. A line is at most MAX_LINE bytes (lab.h;
+ * MAX_LINE_IS says why, in the error). next_line(): 1 when a whole line
+ * is there, the first *len bytes of buf + start, without its newline; 0
+ * when more input is needed, or none will come (done). A longer line:
+ * exit 1, naming it, the number-th. read_input(), when poll(2) says there
+ * is more: read(2) on 0 after the part not sent. line_sent(): the line of
+ * len bytes went, and its newline with it. */
 struct input {
-    char buf[MAX_MSG + 1];
+    char buf[MAX_LINE + 1];
     size_t start, have;
-    int done;   /* end of input seen */
+    int done;
 };
-/* next_line(): 1 when a whole line is there, the first *len bytes of
- * buf + start, without its newline; 0 when more input is needed, or none
- * will come (done). A line longer than MAX_MSG: exit 1, naming it, the
- * number-th. read_input(), when poll(2) says there is more: read(2) on 0
- * after the part not sent. line_sent(): the line of len bytes went, and
- * its newline with it. */
 int next_line(struct input *in, size_t *len, long number);
 void read_input(struct input *in);
 void line_sent(struct input *in, size_t len);
+/* == end canonical: lines == */
 
 /* Where the server's reply to a datagram may go (server.c explains why).
  * guard_replies(), once, after bind(): the server's own socket file (path)

@@ -21,6 +21,8 @@
  * over IPv4 the 20-byte IP header counts too, so 65507 (udp(7), ip(7)).
  * A buffer of 64 KiB holds any datagram whole. */
 #define BUF_SIZE 65536
+#define MAX_LINE BUF_SIZE             /* the client's longest input line */
+#define MAX_LINE_IS "the client's buffer (a datagram holds 65507 at most)"
 
 /* Each program's usage text: for -h, and after a usage error. */
 extern const char server_usage[], client_usage[];
@@ -122,26 +124,26 @@ const char *peer_name(struct msghdr *msg, const char *sep);
  * 4194304, doubled: socket(7))". Returns a static buffer. */
 const char *rcvbuf_rule(long asked, int got);
 
-/* The client's standard input: in buf[start..have) the bytes not yet
- * sent; done once read() said end of file. */
+/* == canonical: lines == */
+/* A client's standard input, read with read(2) into a buffer of its own,
+ * not with getline(3): lines that stdio holds in its buffer would be
+ * invisible to poll(2). buf[start..have) is read and not sent yet; done
+ * once read() said end of file. A line is at most MAX_LINE bytes (lab.h;
+ * MAX_LINE_IS says why, in the error). next_line(): 1 when a whole line
+ * is there, the first *len bytes of buf + start, without its newline; 0
+ * when more input is needed, or none will come (done). A longer line:
+ * exit 1, naming it, the number-th. read_input(), when poll(2) says there
+ * is more: read(2) on 0 after the part not sent. line_sent(): the line of
+ * len bytes went, and its newline with it. */
 struct input {
-    char buf[BUF_SIZE + 1];
+    char buf[MAX_LINE + 1];
     size_t start, have;
     int done;
 };
-
-/* When a whole line (or the last, unterminated one) is in in, its length
- * without the newline in *len, and 1; else 0: more input is needed. A line
- * longer than any datagram exits 1, naming line number lineno. */
-int next_line(struct input *in, size_t *len, long lineno);
-
-/* One read(2) of standard input into in, after moving the unsent bytes to
- * the front (EINTR is just no input yet). */
+int next_line(struct input *in, size_t *len, long number);
 void read_input(struct input *in);
-
-/* The line of len bytes at the front of in is sent: skip it and its
- * newline. */
-void drop_line(struct input *in, size_t len);
+void line_sent(struct input *in, size_t len);
+/* == end canonical: lines == */
 
 /* == canonical: bytes == */
 /* The protocol: ASCII a-z become A-Z, every other byte is left alone. */

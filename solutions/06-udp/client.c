@@ -145,7 +145,7 @@ int main(int argc, char *argv[])
                         fail("getsockname");
                     say("getsockname() = %s", addr_name((struct sockaddr *)&me, melen));
                 }
-                drop_line(&in, len);
+                line_sent(&in, len);
                 ready = 0;
             }
         }

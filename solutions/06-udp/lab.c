@@ -391,22 +391,20 @@ const char *rcvbuf_rule(long asked, int got)
     return rule;
 }
 
-int next_line(struct input *in, size_t *len, long lineno)
+/* == canonical: lines == */
+int next_line(struct input *in, size_t *len, long number)
 {
     char *nl = memchr(in->buf + in->start, '\n', in->have - in->start);
     size_t line = nl != NULL ? (size_t)(nl - (in->buf + in->start)) : in->have - in->start;
-    if (line > BUF_SIZE)
-        failx("line %ld is longer than %d bytes", lineno, BUF_SIZE);
-    if (nl == NULL && !(in->done && line > 0))
-        return 0;   /* a part of a line: wait for the rest */
+    if (line > MAX_LINE)
+        failx("line %ld is longer than %d bytes, %s", number, MAX_LINE, MAX_LINE_IS);
     *len = line;
-    return 1;
+    return nl != NULL || (in->done && line > 0);   /* the last line may lack its newline */
 }
 
 void read_input(struct input *in)
 {
-    /* read(2), not getline(3): lines that stdio held in its buffer would
-     * be invisible to poll(2). */
+    /* First move the part not sent yet to the front: room for a whole line. */
     memmove(in->buf, in->buf + in->start, in->have - in->start);
     in->have -= in->start;
     in->start = 0;
@@ -419,12 +417,13 @@ void read_input(struct input *in)
         in->have += (size_t)n;
 }
 
-void drop_line(struct input *in, size_t len)
+void line_sent(struct input *in, size_t len)
 {
     in->start += len;
     if (in->start < in->have)
         in->start++;   /* the newline */
 }
+/* == end canonical: lines == */
 
 /* == canonical: bytes == */
 void upcase(char *buf, size_t n)
