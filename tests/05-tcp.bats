@@ -17,28 +17,11 @@ setup() {
 teardown() {
     exec 5>&- 2>/dev/null || true
     lab_teardown
-    # The namespace goes with its links and its queue.
-    if [ -n "${NS:-}" ]; then ip netns delete "$NS" 2>/dev/null || true; fi
 }
 
 # NSX: the prefix that runs a command in this test's network namespace
 # (netns_setup); empty: the machine's own network.
 NSX=()
-
-# netns_setup: a network namespace for this test alone (NS; NSX runs a
-# command in it), its loopback up. Skips, saying why, where that does not
-# work. Linux-specific: ip-netns(8).
-netns_setup() {
-    local err
-    [ "$(id -u)" -eq 0 ] || skip "needs root: it makes a network namespace (ip netns)"
-    NS=sk$$-$RANDOM   # this test's own: its shell's pid, and a random number
-    if ! err=$(ip netns add "$NS" 2>&1); then
-        NS=
-        skip "ip netns add does not work here: $err"
-    fi
-    NSX=(ip netns exec "$NS")
-    err=$("${NSX[@]}" ip link set lo up 2>&1) || skip "ip netns exec does not work here: $err"
-}
 
 # ns_server ARGS...: the server in the namespace on port 0 (`ip netns exec`
 # execs it: the pid spawn records is the server's own). Sets P and READY.

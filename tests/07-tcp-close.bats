@@ -21,8 +21,6 @@ setup() {
 teardown() {
     exec 5>&- 6>&- 2>/dev/null || true
     lab_teardown
-    # The namespace goes with its loopback and its queue.
-    if [ -n "${NS:-}" ]; then ip netns delete "$NS" 2>/dev/null || true; fi
 }
 
 # NSX: the prefix that runs a command in this test's network namespace;
@@ -240,21 +238,6 @@ seen() {
     row TIME-WAIT TIME-WAIT
     press server 'close\('
     row TIME-WAIT TIME-WAIT
-}
-
-# netns_setup: a network namespace for this test alone (NS, with NSX the
-# prefix that runs a command in it), its loopback up. Skips, saying why,
-# where that does not work.
-netns_setup() {
-    local err
-    [ "$(id -u)" -eq 0 ] || skip "needs root: it makes a network namespace (ip netns)"
-    NS=sk$$-$RANDOM   # this test's own: its shell's pid, and a random number
-    if ! err=$(ip netns add "$NS" 2>&1); then
-        NS=
-        skip "ip netns add does not work here: $err"
-    fi
-    NSX=(ip netns exec "$NS")
-    err=$("${NSX[@]}" ip link set lo up 2>&1) || skip "ip netns exec does not work here: $err"
 }
 
 # need_tc: skips, saying why, where tc cannot give the namespace's loopback

@@ -91,11 +91,30 @@ lab_teardown() {
             tail -n 20 "$f"
         done >&2
     fi
+    # A network namespace of the test's own (netns_setup), after its
+    # programs: it goes with its links and its queues.
+    if [ -n "${NS:-}" ]; then ip netns delete "$NS" 2>/dev/null || true; fi
     # bats removes its own directory only when the whole run ends: a test
     # that made big files (BIG=1) has them removed now, not 200 MB later.
     if [ "$T" != "${BATS_TEST_TMPDIR:-}" ] || [ -n "${BIG:-}" ]; then
         rm -rf "$T"
     fi
+}
+
+# netns_setup: a network namespace for this test alone (NS, with NSX the
+# prefix that runs a command in it), its loopback up; lab_teardown deletes
+# it, with its links and queues. Skips, saying why, where that does not
+# work. Linux-specific: ip-netns(8).
+netns_setup() {
+    local err
+    [ "$(id -u)" -eq 0 ] || skip "needs root: it makes a network namespace (ip netns)"
+    NS=sk$$-$RANDOM   # this test's own: its shell's pid, and a random number
+    if ! err=$(ip netns add "$NS" 2>&1); then
+        NS=
+        skip "ip netns add does not work here: $err"
+    fi
+    NSX=(ip netns exec "$NS")
+    err=$("${NSX[@]}" ip link set lo up 2>&1) || skip "ip netns exec does not work here: $err"
 }
 
 # all_gone PID...: none of them is alive.
