@@ -461,14 +461,8 @@ lo_queued() {
 
 @test "a link-local address with a 15-character interface name (fe80:...%ifname, 55 characters): the readiness line shows it whole" {
     netns_setup
-    link=abcdefghijklmno                         # IF_NAMESIZE - 1: the longest name
-    addr=fe80:1111:2222:3333:4444:5555:6666:7777 # link-local (fe80::/10), nothing to shorten
-    err=$("${NSX[@]}" ip link add "$link" type veth peer name peer0 2>&1) ||
-        skip "ip link cannot make a veth pair here: $err"
-    "${NSX[@]}" ip link set "$link" up
-    "${NSX[@]}" ip link set peer0 up
-    # nodad: usable at once, without duplicate address detection first
-    "${NSX[@]}" ip addr add "$addr/64" dev "$link" nodad
+    long_link_local
+    link=$LINK addr=$ADDR6
     ns_server -b "$addr%$link"
     note "$READY"
     [ "$READY" = "listening on [$addr%$link]:$P" ]

@@ -38,9 +38,8 @@ on() {
     shift 2
     spawn "$name" "$TOP/$lab/server" "$@"
     SERVER_PID=$PID
-    wait_until ready_as "$name" "$PID"
+    wait_until ready_or_dead "$PID" "$name"
 }
-ready_as() { [ -s "$T/$1.out" ] || gone "$2"; }
 
 # echoes LAB PATH: LAB's client reaches the server at PATH: "still here"
 # comes back upper-cased.
@@ -163,7 +162,7 @@ tracee_of() {
         [ "$status" -eq 1 ] && [[ ${stderr_lines[-1]} == "server: bind $d/s: Address already in use (another server holds $d/s.lock)" ]] ||
             { echo "$lab: the second server took the path: exit $status, $output, $stderr" >&2; false; }
         kill -CONT "$TRACEE"
-        wait_until ready_as "a$lab" "$TRACEE"
+        wait_until ready_or_dead "$TRACEE" "a$lab"
         echoes "$lab" "$d/s"
     done
 }
@@ -204,7 +203,7 @@ tracee_of() {
         mkdir "$d"
         spawn "s$lab" strace -f -qq -o "$T/$lab.trace" -e trace=umask,bind,chmod,fchmodat "$TOP/$lab/server" -m 0666 "$d/s"
         wait_until tracee_of "$PID"
-        wait_until ready_as "s$lab" "$TRACEE"
+        wait_until ready_or_dead "$TRACEE" "s$lab"
         sed -E 's/^[0-9]+ +//' "$T/$lab.trace" | note_lines "$lab: "
         not grep -qE 'chmod' "$T/$lab.trace" || { echo "$lab changes the mode by name after bind()" >&2; false; }
         [ "$(stat -c %a "$d/s")" = 666 ]
@@ -245,8 +244,7 @@ tracee_of() {
         strace -f -qq -o "$T/$lab.server.trace" -e trace=socket "$TOP/$lab/server" "${args[@]}" <&- >&- 2>&- 3>&- &
         echo "$!" >>"$T/pids"
         wait_until tracee_of "$!"   # teardown stops the server too, not only strace
-        traced_socket() { has_line "$T/$lab.server.trace" 'socket\(.*= [0-9]+'; }
-        wait_until traced_socket
+        wait_until has_line "$T/$lab.server.trace" 'socket\(.*= [0-9]+'
         last_match "$T/$lab.server.trace" 'socket\(.*= ([0-9]+)'
         note "$lab server, 0-2 closed: $LINE"
         [ "$MATCH" -ge 3 ]
@@ -263,26 +261,26 @@ tracee_of() {
 }
 
 @test "a server out of descriptors neither exits nor spins: accept() fails with EMFILE, it pauses, the client waits in the queue (labs 01, 04, 05, 07)" {
-    local lab limit ticks0 ticks1 stat
+    local lab limit ticks0 ticks1
     for lab in 01-unix-stream 04-seqpacket 05-tcp 07-tcp-close; do
         # 0-2, the listener (3) and, on a path, the lock file (4): the next
         # descriptor, accept()'s, is over the limit.
         case $lab in 0[14]-*) limit=5; args=("$T/s${lab%%-*}") ;; *) limit=4; args=(0) ;; esac
         spawn "s$lab" bash -c 'ulimit -n "$0" && exec "$@"' "$limit" "$TOP/$lab/server" "${args[@]}"
         SERVER_PID=$PID
-        wait_until ready_as "s$lab" "$PID"
+        wait_until ready_or_dead "$PID" "s$lab"
         read -r ready <"$T/s$lab.out"
         case $lab in 0[14]-*) to=("${args[@]}") ;; *) to=(127.0.0.1 "${ready##*:}") ;; esac
         printf 'x\n' >"$T/c$lab.in"
         spawn "c$lab" "$TOP/$lab/client" "${to[@]}"
         wait_until said_or_gone "$SERVER_PID" "$T/s$lab.err" 'accept\(\) = -1'
-        read -r stat <"/proc/$SERVER_PID/stat" || true
-        stat=${stat##*) }; read -r -a f <<<"$stat"; ticks0=$((f[11] + f[12]))
+        cpu_ticks "$SERVER_PID"
+        ticks0=$TICKS
         second() { [ "$(count 'accept\(\) = -1' "$T/s$lab.err")" -ge 2 ] || gone "$SERVER_PID"; }
         wait_until second
         alive "$SERVER_PID" || { echo "$lab: the server exited: $(tail -n 2 "$T/s$lab.err")" >&2; false; }
-        read -r stat <"/proc/$SERVER_PID/stat"
-        stat=${stat##*) }; read -r -a f <<<"$stat"; ticks1=$((f[11] + f[12]))
+        cpu_ticks "$SERVER_PID"
+        ticks1=$TICKS
         last_match "$T/s$lab.err" 'accept\(\) = -1'
         note "$lab (ulimit -n $limit): $LINE; CPU over a pause: $(( (ticks1 - ticks0) * 10 )) ms"
         [ $((ticks1 - ticks0)) -le 5 ] || { echo "$lab spins: $((ticks1 - ticks0)) ticks" >&2; false; }

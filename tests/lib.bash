@@ -117,6 +117,22 @@ netns_setup() {
     err=$("${NSX[@]}" ip link set lo up 2>&1) || skip "ip netns exec does not work here: $err"
 }
 
+# long_link_local: in the test's namespace (netns_setup), an interface
+# with the longest name Linux allows (15 characters, IF_NAMESIZE - 1: one
+# end of a veth pair) and a link-local IPv6 address on it, usable at once
+# (nodad). Sets LINK and ADDR6; ADDR6%LINK is a 55-character scoped
+# address. Skips, saying why, where ip cannot make the pair.
+long_link_local() {
+    local err
+    LINK=abcdefghijklmno
+    ADDR6=fe80:1111:2222:3333:4444:5555:6666:7777   # fe80::/10, nothing to shorten
+    err=$("${NSX[@]}" ip link add "$LINK" type veth peer name peer0 2>&1) ||
+        skip "ip link cannot make a veth pair here: $err"
+    "${NSX[@]}" ip link set "$LINK" up
+    "${NSX[@]}" ip link set peer0 up
+    "${NSX[@]}" ip addr add "$ADDR6/64" dev "$LINK" nodad
+}
+
 # all_gone PID...: none of them is alive.
 all_gone() {
     local pid
@@ -219,6 +235,16 @@ read_state() {
     STATE=${stat%% *}
 }
 
+# cpu_ticks PID: the CPU time PID has used, user and system, in clock
+# ticks (utime + stime, /proc/PID/stat) into TICKS, with no subshell.
+cpu_ticks() {
+    local stat f
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+    stat=${stat##*) }
+    read -r -a f <<<"$stat"
+    TICKS=$((f[11] + f[12]))
+}
+
 # alive PID: the process exists and is not a zombie.
 alive() {
     read_state "$1" && [ "$STATE" != Z ]
@@ -298,8 +324,10 @@ start_server() {
     read -r READY <"$T/server.out"
 }
 
+# ready_or_dead PID [NAME]: the program spawned as NAME (default server)
+# has printed its readiness line, or PID is gone.
 ready_or_dead() {
-    [ -s "$T/server.out" ] || gone "$1"
+    [ -s "$T/${2:-server}.out" ] || gone "$1"
 }
 
 # said_or_gone PID FILE REGEX: FILE has a line matching REGEX, or PID is
