@@ -19,11 +19,16 @@ teardown() {
     rm -rf "$W"
 }
 
-# mk DIR ARGS...: make in DIR, in a clean environment: a bats run inside
-# this one must not inherit this run's BATS_* variables, nor the PATH that
-# puts bats' internal libexec/bats ahead of the real command.
+# clean COMMAND...: COMMAND in a clean environment: a bats run inside this
+# one must not inherit this run's BATS_* variables, nor the PATH that puts
+# bats' internal libexec/bats ahead of the real command.
+clean() {
+    env -i PATH="${PATH#"$BATS_LIBEXEC:"}" HOME="$HOME" ${JUNIT:+JUNIT="$JUNIT"} "$@"
+}
+
+# mk DIR ARGS...: make in DIR, in a clean environment.
 mk() {
-    env -i PATH="${PATH#"$BATS_LIBEXEC:"}" HOME="$HOME" ${JUNIT:+JUNIT="$JUNIT"} make -s -C "$@"
+    clean make -s -C "$@"
 }
 
 # solve LAB...: copy the solution's source over the skeleton, as a student
@@ -38,7 +43,7 @@ solve() {
 # without TOOL... -- COMMAND...: COMMAND in a private mount namespace where
 # each TOOL's program is covered by an empty file that is not executable,
 # so `command -v TOOL` finds nothing (as root: unshare -m; else in a user
-# namespace of its own, unshare -rm), in a clean environment as mk's.
+# namespace of its own, unshare -rm), in a clean environment (clean).
 without() {
     local tools=()
     while [ "$1" != -- ]; do tools+=("$1"); shift; done
@@ -46,7 +51,7 @@ without() {
     : >"$W/absent"
     local userns=()
     [ "$(id -u)" -eq 0 ] || userns=(-r)
-    env -i PATH="${PATH#"$BATS_LIBEXEC:"}" HOME="$HOME" unshare "${userns[@]}" -m bash -c 'absent=$1; shift; n=$1; shift
+    clean unshare "${userns[@]}" -m bash -c 'absent=$1; shift; n=$1; shift
         for ((i = 0; i < n; i++)); do
             mount --bind "$absent" "$(command -v "$1")" || exit 99; shift
         done
@@ -93,7 +98,7 @@ without() {
     printf '@test "d" {\n' >"$d/d.bats"          # a syntax error
     printf '# no test at all\n' >"$d/e.bats"
     local t0=${EPOCHREALTIME/./}
-    run env -i PATH="${PATH#"$BATS_LIBEXEC:"}" HOME="$HOME" "$W/tests/run.sh" -j 2 "$d/a.bats" "$d/b.bats"
+    run clean "$W/tests/run.sh" -j 2 "$d/a.bats" "$d/b.bats"
     local took=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
     note "a.bats and b.bats, 1 s each, took $took ms together; last line: ${lines[-1]}"
     [ "$status" -eq 0 ]
@@ -102,7 +107,7 @@ without() {
     # Each file's lines stand together, under its own header.
     local text=$output
     [[ $text =~ ===\ $d/a\.bats[^$'\n']*$'\n'1\.\.2$'\n'ok\ 1\ a\ 1[^$'\n']*$'\n'ok\ 2\ a\ 2 ]] || { echo "a.bats not together: $text" >&2; false; }
-    run env -i PATH="${PATH#"$BATS_LIBEXEC:"}" HOME="$HOME" "$W/tests/run.sh" "$d/c.bats" "$d/d.bats" "$d/e.bats"
+    run clean "$W/tests/run.sh" "$d/c.bats" "$d/d.bats" "$d/e.bats"
     note_lines "  " < <(printf '%s\n' "${lines[@]}" | grep -E '^(===|not ok|[0-9]+ passed)')
     [ "$status" -eq 1 ]
     [ "${lines[-1]}" = "1 passed, 3 failed, 1 skipped" ] || { echo "counted: ${lines[-1]}" >&2; false; }
