@@ -5,10 +5,13 @@
 #   make tour [LAB=03]     run each lab (or one) once, narrated, with ss
 #   make test              build, then run every test against solutions/
 #   make check LAB=01      build labs/01-*, run its tests against it
-#   make hint LAB=01 STEP=2  print the hint for one TODO step
+#   make hint LAB=01 STEP=2 [LEVEL=2]  a hint for one TODO step (3 levels)
 #   make trace LAB=05      the tour of one lab, every program under strace
-#   make grade [FORMAT=junit]  score every lab in labs/ (teachers)
-#   make handout           tarball of what students get, without solutions/
+#   make grade [FORMAT=junit|csv|gradescope] [LAB=01,03]  score labs/ by tests/points
+#   make grade SUBMISSIONS=DIR  grade each student's sources apart, one CSV
+#   make grade-step LAB=01 STEP=3  one step: exit 0 when it earns its points
+#   make handout [LAB=01,03]  tarball of what students get, without solutions/
+#   make gradescope [LAB=01]  a Gradescope autograder zip
 #   make labs [TODO=N]     regenerate labs/ from solutions/ (steps < N solved)
 #   make lint              cppcheck and clang-tidy over every lab
 #   make memcheck          valgrind memcheck on every program (solutions/)
@@ -22,7 +25,7 @@ SKELETONS := $(sort $(wildcard labs/[0-9][0-9]-*))
 # 2-core machine: many tests wait on a kernel timer or a timeout (-t 1, a
 # retransmission), not on the CPU. Measured here: 2 jobs 29.9 s, 3 jobs
 # 24.0 s, 4 jobs 21.9 s (fork+exec of /bin/true 0.7 ms).
-JOBS      ?= 3
+JOBS      ?= 4
 
 all: $(SOLUTIONS) $(SKELETONS)
 
@@ -37,7 +40,7 @@ PREFLIGHT = @CC='$(CC)' tests/preflight.sh $@
 
 # The longest files first (the lessons' sessions, the faults), so that the
 # jobs end together.
-LONGEST := tests/docs-lessons.bats tests/faults.bats tests/docs.bats
+LONGEST := tests/05-tcp.bats tests/faults.bats tests/07-tcp-close.bats tests/01-unix-stream.bats tests/docs.bats tests/docs-lessons-unix.bats tests/03-unix-dgram.bats tests/docs-lessons-inet.bats
 TESTS   := $(LONGEST) $(filter-out $(LONGEST),$(wildcard tests/*.bats))
 
 test:
@@ -51,7 +54,7 @@ check:
 	@tests/check.sh "$(LAB)"
 
 hint:
-	@tests/hint.sh "$(LAB)" "$(STEP)"
+	@tests/hint.sh "$(LAB)" "$(STEP)" "$(LEVEL)"
 
 tour:
 	$(NEED_SOLUTIONS)
@@ -65,10 +68,19 @@ trace: all
 
 grade:
 	$(PREFLIGHT)
-	@tests/grade.sh $(FORMAT)
+	@tests/grade.sh $(if $(FORMAT),-f $(FORMAT)) $(if $(LAB),-l $(LAB)) $(if $(SUBMISSIONS),-s $(SUBMISSIONS))
+
+grade-step:
+	$(PREFLIGHT)
+	@tests/grade.sh -t "$(LAB)" "$(STEP)"
 
 handout:
-	@tests/handout.sh
+	$(NEED_SOLUTIONS)
+	@tests/handout.sh $(if $(LAB),-l $(LAB))
+
+gradescope:
+	$(NEED_SOLUTIONS)
+	@tests/handout.sh -g $(if $(LAB),-l $(LAB))
 
 labs:
 	$(NEED_SOLUTIONS)
@@ -84,4 +96,4 @@ memcheck:
 clean:
 	@for d in $(SOLUTIONS) $(SKELETONS); do $(MAKE) --no-print-directory -s -C $$d clean; done
 
-.PHONY: all test check hint tour trace grade handout labs lint memcheck clean $(SOLUTIONS) $(SKELETONS)
+.PHONY: all test check hint tour trace grade grade-step handout gradescope labs lint memcheck clean $(SOLUTIONS) $(SKELETONS)

@@ -40,7 +40,7 @@ expect() {
     if [ "$want" -eq 2 ]; then
         [[ ${stderr_lines[0]} =~ ^$prog:\ $regex ]] || { echo "first line: ${stderr_lines[0]}" >&2; return 1; }
         [[ ${stderr_lines[1]} == "usage: $prog"* ]] || { echo "no usage after it: $stderr" >&2; return 1; }
-        [ -z "$output" ]
+        [ -z "$output" ] || fail "$lab $prog $*: stdout should be empty on a usage error, saw: $output"
     else
         one_error
         [[ $ERROR =~ ^$prog:\ $regex ]] || { echo "error line: $ERROR" >&2; return 1; }
@@ -51,7 +51,7 @@ expect() {
 # following of symlinks), to show that a program left it alone.
 fingerprint() {
     stat -c '%F %s %a %N' "$1"
-    [ -f "$1" ] && [ ! -L "$1" ] && cksum <"$1"
+    if [ -f "$1" ] && [ ! -L "$1" ]; then cksum <"$1"; fi
     true
 }
 
@@ -60,9 +60,9 @@ fingerprint() {
     for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close; do
         for prog in server client; do
             run_split "$ROOT/$TREE/$lab/$prog" --help
-            [ "$status" -eq 0 ]
-            [[ ${lines[0]} == "usage: $prog"* ]]
-            [ -z "$stderr" ]
+            [ "$status" -eq 0 ] || fail "$lab $prog --help: exit $status, not 0; stdout: $output; stderr: $stderr"
+            [[ ${lines[0]} == "usage: $prog"* ]] || fail "$lab $prog --help: first line of stdout should start with 'usage: $prog', saw '${lines[0]:-}'"
+            [ -z "$stderr" ] || fail "$lab $prog --help: stderr should be empty, saw: $stderr"
             expect 2 "unknown option '-Z'|FD '-Z' is not a descriptor number" "$lab" "$prog" -Z
         done
     done
@@ -101,7 +101,7 @@ fingerprint() {
         expect 2 "socket path is [0-9]+ bytes; sun_path holds at most 107" "$lab" server "$long"
         expect 2 "socket path is [0-9]+ bytes; sun_path holds at most 107" "$lab" client "$long"
     done
-    [ -z "$(ls -A "$T/d")" ]
+    [ -z "$(ls -A "$T/d")" ] || fail "a program created files in $T/d: $(ls -A "$T/d")"
 }
 
 @test "a path in a missing directory: bind() and connect() fail with ENOENT, exit 1" {
@@ -111,7 +111,7 @@ fingerprint() {
         expect 1 "open $T/missing/s.lock: No such file or directory" "$lab" server "$T/missing/s"
         expect 1 "connect $T/missing/s: No such file or directory" "$lab" client "$T/missing/s"
     done
-    [ ! -e "$T/missing" ]
+    [ ! -e "$T/missing" ] || fail "a program created $T/missing: $(ls -ld "$T/missing")"
 }
 
 @test "a path that is a regular file, a directory or a dangling symlink: the server refuses it and leaves it alone; the client cannot connect" {
@@ -127,15 +127,15 @@ fingerprint() {
     for lab in "${UNIX_LABS[@]}"; do
         for what in file dir dangling; do
             expect 1 "bind $T/$what: the file exists and is not a socket; left alone" "$lab" server "$T/$what"
-            [ "$(fingerprint "$T/$what")" = "${before[$what]}" ]
+            is "what $lab server left at $T/$what (stat, cksum)" "$(fingerprint "$T/$what")" "${before[$what]}"
         done
         expect 1 "connect $T/file: Connection refused" "$lab" client "$T/file"
         expect 1 "connect $T/dir: Connection refused" "$lab" client "$T/dir"
         expect 1 "connect $T/dangling: No such file or directory" "$lab" client "$T/dangling"
     done
-    [ -e "$T/dir/inside" ]
-    [ "$(<"$T/file")" = "precious data" ]
-    [ ! -e "$T/nowhere" ]
+    [ -e "$T/dir/inside" ] || fail "$T/dir/inside was removed: $T/dir holds '$(ls -A "$T/dir")'"
+    is "the content of $T/file" "$(<"$T/file")" "precious data"
+    [ ! -e "$T/nowhere" ] || fail "a program created $T/nowhere, the dangling symlink's target: $(ls -ld "$T/nowhere")"
 }
 
 @test "no server: a client exits 1 with ENOENT (no file), ECONNREFUSED (a stale socket file, a closed port), or no reply in time (UDP)" {
@@ -149,7 +149,7 @@ fingerprint() {
     kill -KILL "$SERVER_PID"
     wait_exit "$SERVER_PID"
     expect 1 "connect $T/stale: Connection refused" 01-unix-stream client "$T/stale"
-    [ -S "$T/stale" ]   # the client removes nothing
+    [ -S "$T/stale" ] || fail "the client removed the stale socket file $T/stale: ls shows $(ls -A "$T")"   # the client removes nothing
     # A closed port: one a server had a moment ago.
     LAB=$ROOT/$TREE/05-tcp
     rm "$T/server.out"
@@ -170,7 +170,7 @@ fingerprint() {
         rm -f "$T/server.out"
         start_server "$T/$lab.sock"
         expect 1 "bind $T/$lab.sock: Address already in use" "$lab" server "$T/$lab.sock"
-        [ -S "$T/$lab.sock" ]
+        [ -S "$T/$lab.sock" ] || fail "$lab: the first server's socket file $T/$lab.sock is gone after the second server failed: ls shows $(ls -A "$T")"
         alive "$SERVER_PID"
     done
     for lab in "${INET_LABS[@]}"; do
@@ -191,7 +191,7 @@ fingerprint() {
         start_server "$T/$lab.sock"
         kill -KILL "$SERVER_PID"
         wait_exit "$SERVER_PID"
-        [ -S "$T/$lab.sock" ]
+        [ -S "$T/$lab.sock" ] || fail "$lab: no stale socket file at $T/$lab.sock after kill -KILL: ls shows $(ls -A "$T")"
         rm "$T/server.out"
         start_server "$T/$lab.sock"
         mapfile -t said < <(grep -E 'stale|unlink' "$T/server.err")

@@ -1,4 +1,4 @@
-# tests/docs.bash - what tests/docs.bats and tests/docs-lessons.bats share.
+# tests/docs.bash - what tests/docs.bats and tests/docs-lessons-*.bats share.
 # Load it with `load docs`, after `load lib`.
 
 # doc FILE: run FILE's session; the test fails with the run's own account.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Documentation is code: every document runs as written (tests/docs.sh):
-# README.md and the notes here, the lessons in docs-lessons.bats.
+# README.md and the notes here, the lessons in docs-lessons-*.bats.
 # Each command in a ```sh block is typed into a terminal of a sandbox whose
 # labs are solved; the narration a document shows must appear in that run,
 # and each ```strace excerpt in the output of the command before it. How to
@@ -21,19 +21,23 @@ setup() {
 @test "notes/unix-vs-tcp.md works as written" { doc notes/unix-vs-tcp.md; }
 @test "notes/tcp-states.md works as written" { doc notes/tcp-states.md; }
 @test "notes/watching.md works as written" { doc notes/watching.md; }
+@test "notes/teaching.md works as written" { doc notes/teaching.md; }
+@test "the handout's README (tests/handout/README.md) works as written" { doc tests/handout/README.md; }
 
-@test "README's install command installs exactly the packages of tests/prerequisites, the list the preflight and CI read" {
-    local want=() tool package line
+@test "the READMEs' install command (the course's and the handout's) installs exactly the packages of tests/prerequisites, the list the preflight and CI read" {
+    local want=() tool package line readme
     while read -r tool package _; do
         case $tool in '' | \#*) continue ;; esac
         case " ${want[*]} " in *" $package "*) ;; *) want+=("$package") ;; esac
     done <"$ROOT/tests/prerequisites"
-    while IFS= read -r line; do
-        [[ $line == "sudo apt-get install "* ]] && break
-    done <"$ROOT/README.md"
-    note "README: $line"
-    [ "$line" = "sudo apt-get install ${want[*]}" ] ||
-        { echo "README says '$line'; tests/prerequisites wants: ${want[*]}" >&2; false; }
+    for readme in README.md tests/handout/README.md; do
+        line=""
+        while IFS= read -r line; do
+            if [[ $line == "sudo apt-get install "* ]]; then break; fi
+        done <"$ROOT/$readme"
+        note "$readme: $line"
+        is "$readme's install command (tests/prerequisites)" "$line" "sudo apt-get install ${want[*]}"
+    done
 }
 
 # falsify SED_SCRIPT WANT: run tests/docs.sh on lab 01's lesson in a copy
@@ -42,16 +46,17 @@ setup() {
 falsify() {
     local W
     W=$(mktemp -d /tmp/docneg.XXXXXX)
-    cp -a "$ROOT"/Makefile "$ROOT"/README.md "$ROOT"/labs "$ROOT"/notes "$ROOT"/solutions "$ROOT"/tests "$W"/
+    cp -a "$ROOT"/Makefile "$ROOT"/README.md "$ROOT"/.ci "$ROOT"/labs "$ROOT"/notes "$ROOT"/solutions "$ROOT"/tests "$W"/
     sed -i "$1" "$W/labs/01-unix-stream/README.md"
     not cmp -s "$ROOT/labs/01-unix-stream/README.md" "$W/labs/01-unix-stream/README.md" ||
         { rm -rf "$W"; return 1; }
     run "$W/tests/docs.sh" labs/01-unix-stream/README.md
     rm -rf "$W"
     [ "$status" -ne 3 ] || skip "${lines[-1]}"
-    [ "$status" -eq 1 ]
-    [[ $output == *"not found"*"$2"* ]]
-    [ "$(grep -c 'not found' <<<"$output")" -eq 1 ]   # and nothing else is wrong
+    [ "$status" -eq 1 ] || fail "tests/docs.sh on the changed lesson should exit 1; exit $status: $output"
+    [[ $output == *"not found"*"$2"* ]] || fail "tests/docs.sh should say that a line with '$2' was not found; it said: $output"
+    [ "$(grep -c 'not found' <<<"$output")" -eq 1 ] ||   # and nothing else is wrong
+        fail "tests/docs.sh should complain of one line only; it says: $(grep 'not found' <<<"$output")"
     note "$(grep -m1 'not found' <<<"$output")"
 }
 
@@ -88,4 +93,28 @@ falsify() {
         grep -q '](\.\./labs/' "$doc" || { echo "$doc links no lab" >&2; false; }
     done
     note "$n relative links, each to a file that exists"
+}
+
+# tests/learning.sh: lessons teach, hints give; a harder tier; tests that
+# say what they saw; a mutation table for every step. Then that the check
+# can fail: a lesson that prints a step's code is refused.
+@test "every lab teaches rather than dictates: no step's code outside its level-3 hint, three hint levels, two extras, no bare assertion, two mutants a step" {
+    run "$ROOT/tests/learning.sh"
+    note_lines "  " <<<"$output"
+    [ "$status" -eq 0 ] || fail "tests/learning.sh found the breaches above"
+    local copy=$BATS_TEST_TMPDIR/course
+    mkdir -p "$copy/labs/01-unix-stream"
+    cp -r "$ROOT/tests" "$ROOT/solutions" "$copy/"
+    cp "$ROOT"/labs/01-unix-stream/* "$copy/labs/01-unix-stream/"
+    # The step-3 call with its arguments, put back into the lesson's prose.
+    local call
+    call=$(grep -oE 'listen\([a-z]+, [A-Z0-9_]+\)' "$ROOT/solutions/01-unix-stream/server.c" | head -n 1)
+    [ -n "$call" ] || fail "no listen() call in lab 01's server"
+    sed -i "/^## Steps\$/a\\
+\\
+Step 3, in short: call \`$call\` and you are done." "$copy/labs/01-unix-stream/README.md"
+    grep -q "call \`$call\`" "$copy/labs/01-unix-stream/README.md" || fail "the sentence was not put in the lesson's Steps"
+    run "$copy/tests/learning.sh" 01-unix-stream
+    note "with \`$call\` in the lesson: ${lines[0]}"
+    [ "$status" -eq 1 ] && [[ $output == *"shows the code of step 3"* ]] || fail "not refused: $output"
 }

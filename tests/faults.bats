@@ -53,7 +53,7 @@ serve() {
 session() {
     if [ "$NAME" = 02-socketpair ]; then
         mv "$T/client.in" "$T/server.in"
-        [ -p "$T/client.out" ] && mv "$T/client.out" "$T/server.out"
+        if [ -p "$T/client.out" ]; then mv "$T/client.out" "$T/server.out"; fi
         cd "$LAB"
         spawn server ./server
         SERVER_PID=$PID
@@ -94,7 +94,7 @@ stalled() {
     exec 6<>"$T/client.out"
     session
     local replying='^\[server\] (write|send|sendto)\(.*\) = [0-9]+ bytes'
-    [ "$NAME" = 07-tcp-close ] && replying='^\[server\] read\(\) = 0'
+    if [ "$NAME" = 07-tcp-close ]; then replying='^\[server\] read\(\) = 0'; fi
     wait_until has_line "$SERVER_ERR" "$replying"
 }
 
@@ -115,12 +115,13 @@ stopped_server() {
 queued() {
     N=5 input
     QUEUED=5
-    [ "$NAME" = 06-udp ] && QUEUED=1
+    if [ "$NAME" = 06-udp ]; then QUEUED=1; fi
     stopped_server sent_all
 }
 
 sent_all() {
-    [ "$(count '^\[client\] send(to)?\(.*\) = 1000 bytes' "$T/client.err")" -eq "$QUEUED" ]
+    if [ "$(count '^\[client\] send(to)?\(.*\) = 1000 bytes' "$T/client.err")" -eq "$QUEUED" ]; then return 0; fi
+    return 1
 }
 
 # a_client_dies LAB: SIGKILL the client in the middle of a transfer. The
@@ -137,7 +138,7 @@ a_client_dies() {
         wait_exit "$SERVER_PID"
         note "$NAME: the server saw $(grep -m 1 -E '^\[server\] .*(= -1: |= 0: )' "$T/server.err")"
         note "  exit $STATUS: $(grep '^server: ' "$T/server.err")"
-        [ "$STATUS" -eq 1 ]
+        [ "$STATUS" -eq 1 ] || fail "$NAME: the server should exit 1 when its client is killed; exit $STATUS: $(grep '^server: ' "$T/server.err")"
         has_line "$T/server.err" '^server: the client was killed by signal 9'
         return
     fi
@@ -152,8 +153,8 @@ a_client_dies() {
     fi
     alive "$SERVER_PID"
     run --separate-stderr "$LAB/client" "${TO[@]}" <<<"next"
-    [ "$status" -eq 0 ]
-    [ "${lines[-1]}" = "NEXT" ]
+    [ "$status" -eq 0 ] || fail "$NAME: the next client: exit $status, not 0; stdout: $output; stderr: $stderr"
+    is "$NAME: the next client's last line of output" "${lines[*]: -1}" NEXT
 }
 
 # a_server_dies LAB: SIGKILL the server in the middle of a transfer. The
@@ -176,16 +177,17 @@ a_server_dies() {
         *) stalled ;;
     esac
     kill -KILL "$SERVER_PID"
-    [ -p "$T/client.out" ] && { ln -s "$T/client.out" "$T/drain.in"; spawn drain cat; }
-    [ -p "$T/server.out" ] && { ln -s "$T/server.out" "$T/drain.in"; spawn drain cat; }
+    if [ -p "$T/client.out" ]; then ln -s "$T/client.out" "$T/drain.in"; spawn drain cat; fi
+    if [ -p "$T/server.out" ]; then ln -s "$T/server.out" "$T/drain.in"; spawn drain cat; fi
     wait_gone "$CLIENT_PID"
     last_match "$CLIENT_ERR" '^client: '
     note "$NAME: server killed; the client: $LINE"
-    [ "$(count '^client: ' "$CLIENT_ERR")" -eq 1 ]   # one error line
+    [ "$(count '^client: ' "$CLIENT_ERR")" -eq 1 ] ||   # one error line
+        fail "$NAME: the client should print one error line; it printed $(count '^client: ' "$CLIENT_ERR"): $(grep '^client: ' "$CLIENT_ERR")"
     if [ "$NAME" != 02-socketpair ]; then   # (lab 02's client is not our child)
         wait_exit "$CLIENT_PID"
         note "  exit $STATUS"
-        [ "$STATUS" -eq 1 ]
+        [ "$STATUS" -eq 1 ] || fail "$NAME: the client should exit 1 when the server is killed; exit $STATUS: $LINE"
     fi
 }
 
@@ -217,8 +219,8 @@ stop_and_go() {
     else
         wait_exit "$CLIENT_PID"
     fi
-    [ "$STATUS" -eq 0 ]
-    [ "$stops" -eq 16 ]
+    [ "$STATUS" -eq 0 ] || fail "$NAME: exit $STATUS, not 0, after stops and continues; the narration ends: $(tail -n 3 "$CLIENT_ERR")"
+    [ "$stops" -eq 16 ] || fail "$NAME: only $stops of the 16 SIGSTOPs were seen to take effect (within 2 s each)"
     upcase <"$T/all" | cmp - "$CLIENT_OUT"
     note "$NAME: $stops stops and continues during the transfer; output intact"
 }
@@ -250,9 +252,9 @@ interrupted() {
         note "$NAME: EINTR $server times in the server and its child, the client; exit 0, output intact"
     else
         note "$NAME: EINTR $server times in the server, $client in the client; exit 0, output intact"
-        [ "$client" -ge 1 ]
+        [ "$client" -ge 1 ] || fail "$NAME: no EINTR was injected in the client: $client INJECTED lines in $T/client.trace"
     fi
-    [ "$server" -ge 1 ]
+    [ "$server" -ge 1 ] || fail "$NAME: no EINTR was injected in the server: $server INJECTED lines in $T/server.trace"
 }
 
 @test "01 unix stream: a client killed mid-transfer; the server reports it and serves the next" { a_client_dies 01-unix-stream; }
@@ -293,12 +295,12 @@ interrupted() {
 # of CALL.
 kth() {
     local line k=0 re="^([0-9]+ +)?$2\\(([0-9]+), "
-    [ -n "${4:-}" ] && re="^($4 +)$2\\(([0-9]+), "
+    if [ -n "${4:-}" ]; then re="^($4 +)$2\\(([0-9]+), "; fi
     K=
     while IFS= read -r line; do
         [[ $line =~ $re ]] || continue
         k=$((k + 1))
-        [ "${BASH_REMATCH[2]}" = "$3" ] && { K=$k; return; }
+        if [ "${BASH_REMATCH[2]}" = "$3" ]; then K=$k; return; fi
     done <"$1"
     echo "no $2() on fd $3${4:+ by pid $4} in $1" >&2
     return 1
@@ -352,7 +354,7 @@ dies_before_echo() {
         status=0
         strace -qq -o "$T/server.trace" $kill ./server <"$T/client.in" >"$T/client.out" 2>"$T/client.err" || status=$?
         note "$NAME: the server killed at its write() number $K: exit $status"
-        [ "$status" -eq 137 ]
+        [ "$status" -eq 137 ] || fail "$NAME: the server killed at its write() number $K should exit 137 (SIGKILL); exit $status: $(tail -n 3 "$T/client.err")"
         wait_until has_line "$T/client.err" '^client: '
     else
         TRACE_DIR=$T STRACE_OPTS=$kill serve
@@ -362,7 +364,7 @@ dies_before_echo() {
     last_match "$T/client.err" '^client: '
     note "$NAME: the client, after: $(grep -E '^\[client\] read\(\) = 0' "$T/client.err")"
     note "  $LINE"
-    [[ $LINE == "client: the server closed the connection early: 6 bytes sent, 0 echoed" ]]
+    is "$NAME: the client's error line" "$LINE" "client: the server closed the connection early: 6 bytes sent, 0 echoed"
 }
 
 @test "01 unix stream: a server killed before it echoes what it read; the client counts, says so and exits 1" { dies_before_echo 01-unix-stream; }
@@ -380,7 +382,7 @@ sigpipe() {
     command -v strace >/dev/null || skip "needs strace"
     in_lab "$1"
     local role=$2 call=write opts
-    [ "$NAME" = 04-seqpacket ] && call=sendto   # (send() is sendto() to the kernel)
+    if [ "$NAME" = 04-seqpacket ]; then call=sendto; fi   # (send() is sendto() to the kernel)
     printf 'hello\n' >"$T/client.in"
     export ASAN_OPTIONS=detect_leaks=0   # (LeakSanitizer cannot run under ptrace)
     SPID= CPID=
@@ -393,12 +395,12 @@ sigpipe() {
     opts="-e trace=$call -e inject=$call:error=EPIPE:signal=SIGPIPE:when=$K"
     if [ "$NAME" = 02-socketpair ]; then
         local f=
-        [ "$role" = client ] && f=-f   # (the client is the server's child)
+        if [ "$role" = client ]; then f=-f; fi   # (the client is the server's child)
         status=0
         strace $f -qq -o "$T/trace" $opts ./server <"$T/client.in" >"$T/out" 2>"$T/err" || status=$?
         last_match "$T/err" 'Broken pipe'
         note "$NAME $role: EPIPE and SIGPIPE at its $call() number $K: $LINE; the server's exit status $status"
-        [ "$status" -lt 128 ]
+        [ "$status" -lt 128 ] || fail "$NAME $role: the server was killed by signal $((status - 128)) (exit $status); its last lines: $(tail -n 3 "$T/err")"
         not has_line "$T/err" 'killed by signal'
     elif [ "$role" = server ]; then
         TRACE_DIR=$T STRACE_OPTS=$opts serve
@@ -408,14 +410,15 @@ sigpipe() {
         last_match "$T/server.err" 'Broken pipe'
         note "$NAME server: EPIPE and SIGPIPE at its $call() number $K: $LINE"
         run --separate-stderr "$LAB/client" "${TO[@]}" <<<"next"
-        [ "$status" -eq 0 ]
-        [ "${lines[-1]}" = "NEXT" ]
+        [ "$status" -eq 0 ] || fail "$NAME: the next client: exit $status, not 0; stdout: $output; stderr: $stderr"
+        is "$NAME: the next client's last line of output" "${lines[*]: -1}" NEXT
     else
         serve
         run --separate-stderr strace -qq -o "$T/trace" $opts "$LAB/client" "${TO[@]}" <"$T/client.in"
         note "$NAME client: EPIPE and SIGPIPE at its $call() number $K: exit $status, ${stderr_lines[-1]}, output '$output'"
-        [ "$status" -lt 128 ]
-        [ "$status" -eq 0 ] && [ "$output" = HELLO ] || [[ $stderr == *"Broken pipe"* ]]
+        [ "$status" -lt 128 ] || fail "$NAME client: killed by signal $((status - 128)) (exit $status); stderr: $stderr"
+        [ "$status" -eq 0 ] && [ "$output" = HELLO ] || [[ $stderr == *"Broken pipe"* ]] ||
+            fail "$NAME client: neither exit 0 with the output HELLO nor 'Broken pipe' on stderr: exit $status, output '$output', stderr: $stderr"
     fi
 }
 

@@ -59,35 +59,49 @@ tracee_of() {
 @test "every lab carries the one text of the shared helpers (tests/canonical.c, .h): narration, closed standard descriptors, the socket file, accept(), timeouts" {
     run "$ROOT/tests/canonical.sh"
     note_lines "  " < <(printf '%s\n' "${lines[@]}" | grep -E '^solutions/.*lab\.c:|differs|no section|not in')
-    [ "$status" -eq 0 ]
+    [ "$status" -eq 0 ] || fail "tests/canonical.sh: exit $status, not 0: $output"
 }
 
-@test "every program reads as one lesson: at most 150 lines of code (200 with its comments); the rest lives in lab.c" {
-    local f code total long=()
-    for f in "$ROOT"/solutions/[0-9][0-9]-*/server.c "$ROOT"/solutions/[0-9][0-9]-*/client.c; do
-        total=0 code=0
-        local line rest kept incomment=0
-        while IFS= read -r line; do
-            total=$((total + 1))
-            # What is left of the line without its comments (/* */, which
-            # may span lines), and whether that is more than blanks.
-            rest=$line kept=
-            while [ -n "$rest" ]; do
-                if [ "$incomment" -eq 1 ]; then
-                    if [[ $rest == *'*/'* ]]; then rest=${rest#*'*/'} incomment=0; else rest=; fi
-                elif [[ $rest == *'/*'* ]]; then
-                    kept+=${rest%%'/*'*} rest=${rest#*'/*'} incomment=1
-                else
-                    kept+=$rest rest=
-                fi
-            done
-            [[ $kept =~ [^[:space:]] ]] && code=$((code + 1))
-        done <"$f"
-        f=${f#"$ROOT"/solutions/}
-        [ "$code" -le 150 ] && [ "$total" -le 200 ] || long+=("$f: $code lines of code, $total in all")
-        note "$f: $code lines of code, $total in all"
-    done
-    [ "${#long[@]}" -eq 0 ] || { printf 'too long: %s\n' "${long[@]}" >&2; false; }
+@test "every program reads as one lesson: at most 150 lines of code (200 with its comments) as the student sees it, 190 (250) with its extras; the rest lives in lab.c" {
+    local base=$T/base counts line long=()
+    # As the student sees it: every step solved, no extra (tests/mklabs.sh).
+    OUT=$base "$ROOT/tests/mklabs.sh" 99
+    # One awk for every file: the lines in all, and those with code left
+    # once the comments (/* */, which may span lines) are taken out.
+    counts=$(awk '
+        FNR == 1 { if (f != "") print f, code, total; f = FILENAME; code = total = 0; incomment = 0 }
+        {
+            total++; rest = $0; kept = ""
+            while (rest != "") {
+                if (incomment) {
+                    i = index(rest, "*/")
+                    if (i) { rest = substr(rest, i + 2); incomment = 0 } else rest = ""
+                } else {
+                    i = index(rest, "/*")
+                    if (i) { kept = kept substr(rest, 1, i - 1); rest = substr(rest, i + 2); incomment = 1 }
+                    else { kept = kept rest; rest = "" }
+                }
+            }
+            if (kept ~ /[^ \t]/) code++
+        }
+        END { if (f != "") print f, code, total }' \
+        "$base"/[0-9][0-9]-*/server.c "$base"/[0-9][0-9]-*/client.c \
+        "$ROOT"/solutions/[0-9][0-9]-*/server.c "$ROOT"/solutions/[0-9][0-9]-*/client.c)
+    while read -r f code total; do
+        case $f in
+        "$base"/*)
+            f=${f#"$base"/}
+            [ "$code" -le 150 ] && [ "$total" -le 200 ] || long+=("$f, as the student sees it: $code lines of code, $total in all")
+            note "$f: $code lines of code, $total in all"
+            ;;
+        *)
+            f=${f#"$ROOT"/solutions/}
+            [ "$code" -le 190 ] && [ "$total" -le 250 ] || long+=("$f, with its extras: $code lines of code, $total in all")
+            note "$f with its extras: $code lines of code, $total in all"
+            ;;
+        esac
+    done <<<"$counts"
+    [ "${#long[@]}" -eq 0 ] || fail "too long: $(printf '%s; ' "${long[@]}")"
 }
 
 @test "a server removes its socket file at exit only while it is still its own: a path taken over by a new server stays (labs 01, 03, 04)" {
@@ -105,7 +119,7 @@ tracee_of() {
         wait_exit "$A"
         last_match "$T/a$lab.err" 'signal:'
         note "$lab: the first server, on SIGTERM: $LINE"
-        [ "$STATUS" -eq 0 ]
+        [ "$STATUS" -eq 0 ] || fail "$lab: the first server should exit 0 on SIGTERM; exit $STATUS: $(tail -n 2 "$T/a$lab.err")"
         [ -S "$d/s" ] && [ -f "$d/s.lock" ] ||
             { echo "$lab: the first server removed the second one's files: $(ls -A "$d")" >&2; false; }
         echoes "$lab" "$d/s"
@@ -190,8 +204,8 @@ tracee_of() {
         run_split timeout 10 "$TOP/$lab/server" "$d/s"
         note "$lab: new server: exit $status: ${stderr_lines[-1]}"
         [ "$status" -eq 1 ] || { echo "$lab: exit $status (124: it hung in the probe): $stderr" >&2; false; }
-        [ "${stderr_lines[-1]}" = "server: bind $d/s: Address already in use (a server answers there)" ]
-        [ -S "$d/s" ]
+        is "$lab: the new server's last line on stderr" "${stderr_lines[-1]}" "server: bind $d/s: Address already in use (a server answers there)"
+        [ -S "$d/s" ] || fail "$lab: no socket file at $d/s after the new server gave up: ls shows $(ls -A "$d")"
         kill -CONT "$SERVER_PID"
     done
 }
@@ -206,7 +220,7 @@ tracee_of() {
         wait_until ready_or_dead "$TRACEE" "s$lab"
         sed -E 's/^[0-9]+ +//' "$T/$lab.trace" | note_lines "$lab: "
         not grep -qE 'chmod' "$T/$lab.trace" || { echo "$lab changes the mode by name after bind()" >&2; false; }
-        [ "$(stat -c %a "$d/s")" = 666 ]
+        is "$lab: the mode of $d/s (stat -c %a)" "$(stat -c %a "$d/s")" 666
     done
 }
 
@@ -219,7 +233,7 @@ tracee_of() {
         *) on "$lab" "s$lab" 0; args=(127.0.0.1 "$(<"$T/s$lab.out")"); args[1]=${args[1]##*:} ;;
         esac
         prog=client
-        [ "$lab" = 02-socketpair ] && prog=server   # it makes the pair, and runs the client
+        if [ "$lab" = 02-socketpair ]; then prog=server; fi   # it makes the pair, and runs the client
         {
             (cd "$TOP/$lab" && timeout 10 strace -f -qq -o "$T/$lab.$prog.trace" \
                 -e trace=socket,socketpair,accept,accept4 "./$prog" "${args[@]}" <&- >&- 2>&-) || true
@@ -232,7 +246,7 @@ tracee_of() {
                 fi
             done <"$T/$lab.$prog.trace"
             note "$lab $prog, 0-2 closed: socket descriptors ${fds:-none}"
-            [ -n "$fds" ]
+            [ -n "$fds" ] || fail "$lab $prog, 0-2 closed: no socket descriptor in its trace; $T/$lab.$prog.trace ends: $(tail -n 3 "$T/$lab.$prog.trace")"
             for fd in $fds; do
                 [ "$fd" -ge 3 ] || { echo "$lab $prog got socket fd $fd" >&2; false; }
             done
@@ -247,17 +261,17 @@ tracee_of() {
         wait_until has_line "$T/$lab.server.trace" 'socket\(.*= [0-9]+'
         last_match "$T/$lab.server.trace" 'socket\(.*= ([0-9]+)'
         note "$lab server, 0-2 closed: $LINE"
-        [ "$MATCH" -ge 3 ]
+        [ "$MATCH" -ge 3 ] || fail "$lab server, 0-2 closed, got socket fd $MATCH: $LINE"
     done
     # The harm it did: lab 03's client with standard output closed wrote
     # its replies into its socket, which the server took for requests.
     printf 'one\ntwo\n' | "$TOP/03-unix-dgram/client" "$T/s03" >&-
     # A third datagram, from a second client that waits for its reply:
     # whatever the first one sent, the server had it before this one.
-    [ "$("$TOP/03-unix-dgram/client" "$T/s03" <<<three 2>/dev/null)" = THREE ]
+    is "03: a second client's reply to 'three'" "$("$TOP/03-unix-dgram/client" "$T/s03" <<<three 2>/dev/null)" THREE
     n=$(count '^\[server\] recv' "$T/s03-unix-dgram.err")
     note "03: the server received $n datagrams for the two clients' 3 lines"
-    [ "$n" -eq 3 ]
+    [ "$n" -eq 3 ] || fail "03: the server received $n datagrams, not 3, for the two clients' 3 lines: $(grep '^\[server\] recv' "$T/s03-unix-dgram.err")"
 }
 
 @test "a server out of descriptors neither exits nor spins: accept() fails with EMFILE, it pauses, the client waits in the queue (labs 01, 04, 05, 07)" {

@@ -42,12 +42,22 @@ todo_steps() {
 }
 
 # lab_setup NN-topic: sets LAB (the lab's directory) and T (the temp dir).
+#
+# Reference peers: with REF=DIR (make check and make grade set it), the
+# test of a step runs the student's build of the program that holds the
+# step against the reference build of the other one, from DIR/NN-topic/
+# (the solution's binaries; a handout ships them as binaries only). A
+# mistake in the client then fails client tests only. DIR/NN-topic/sides
+# says where each step lives (lines "step 6 client", "extra 1 server"). A
+# test is about step N when its name begins "[step N]" or "[extra N]";
+# any other test runs the student's two programs together.
 lab_setup() {
     case $TREE in /*) LAB="$TREE/$1" ;; *) LAB="$ROOT/$TREE/$1" ;; esac
     if [ ! -x "$LAB/server" ] || [ ! -x "$LAB/client" ]; then
         echo "$LAB is not built: run 'make -C $LAB'" >&2
         return 1
     fi
+    if [ -n "${REF:-}" ]; then reference_peer "$1" || return 1; fi
     # bats' own directory for the test costs no mktemp and no rm -rf (each
     # fork of the test's shell costs more than most of what a test does).
     # Not when its path is long (TMPDIR), outside bats (tests/tour.sh), or
@@ -59,6 +69,24 @@ lab_setup() {
         T=$(mktemp -d /tmp/sk.XXXXXX)
     fi
     : >"$T/pids"
+}
+
+# reference_peer NN-topic: for a "[step N]" or "[extra N]" test under REF,
+# point LAB at REF/NN-topic/mix-SIDE, where SIDE, the program holding the
+# step, is the student's and the other program is the reference's
+# (tests/reference.sh makes these directories). Sets UNDER_TEST to server
+# or client (empty when both programs are the student's).
+reference_peer() {
+    local ref=$REF/$1 kind n line side=""
+    UNDER_TEST=
+    [[ ${BATS_TEST_DESCRIPTION:-} =~ ^\[(step|extra)\ ([0-9]+)\] ]] || return 0
+    kind=${BASH_REMATCH[1]} n=${BASH_REMATCH[2]}
+    [ -r "$ref/sides" ] || { echo "REF=$REF: no $ref/sides" >&2; return 1; }
+    while read -r line; do
+        [ "${line% *}" = "$kind $n" ] && side=${line##* }
+    done <"$ref/sides"
+    [ -d "$ref/mix-$side" ] || { echo "$ref/sides does not say where $kind $n is" >&2; return 1; }
+    LAB=$ref/mix-$side UNDER_TEST=$side
 }
 
 # own_tmp_dir: move the test to a new directory of its own under /tmp, as
@@ -141,8 +169,11 @@ all_gone() {
     done
 }
 
-# note TEXT...: one observation, printed with the test's output.
+# note TEXT...: one observation, printed with the test's output. Quiet
+# under make check (QUIET_NOTES), which lists each failing test with what
+# bats printed after it: there, another test's notes would read as its.
 note() {
+    [ -n "${QUIET_NOTES:-}" ] && return 0
     printf '# %s\n' "$*" >&3
 }
 
@@ -347,7 +378,7 @@ default_port_server() {
     spawn server unshare -n sh -c 'ip link set lo up && exec "$0"' "$LAB/server"
     SERVER_PID=$PID
     wait_until ready_or_dead "$SERVER_PID"
-    read -r READY <"$T/server.out"
+    read -r READY <"$T/server.out" || fail "the server did not start: $(cat "$T/server.err")"
 }
 
 # wait_exit PID: wait for a spawned PID to end; sets STATUS to its exit
@@ -454,4 +485,51 @@ indent() {
 # upcase: the reference protocol, for comparing a program's output.
 upcase() {
     LC_ALL=C tr a-z A-Z
+}
+
+# Assertions that say what they saw. A bare `[ "$x" = 0 ]` that fails
+# shows only its own source; these show the value beside the expected one,
+# in words (tests/lint.sh refuses a bare [ or [[ line in a test).
+#
+#   [ -S "$SOCK" ] || fail "no socket file at $SOCK after bind()"
+#   is "Send-Q" "${field[2]}" 0
+#   expect_line "$T/server.err" 'accept\(\) = fd 5' "the server's accept()"
+
+# fail MESSAGE...: fail the test, saying MESSAGE.
+fail() {
+    printf '%s\n' "$*" >&2
+    return 1
+}
+
+# is WHAT SEEN EXPECTED: SEEN is EXPECTED, else the test fails with
+# "WHAT: expected 'EXPECTED', saw 'SEEN'".
+is() {
+    [ "$2" = "$3" ] || fail "$1: expected '$3', saw '$2'"
+}
+
+# expect_line FILE REGEX WHAT: a line of FILE matches REGEX (has_line),
+# else the test fails naming WHAT, the pattern and FILE's last lines.
+expect_line() {
+    has_line "$1" "$2" && return 0
+    {
+        echo "$3: no line of ${1##*/} matches /$2/; its last lines:"
+        tail -n 10 "$1" 2>/dev/null | sed 's/^/    /'
+    } >&2
+    return 1
+}
+
+# leftovers TOKEN: kill every live process (zombies aside) whose
+# environment holds SOCKETS_RUN=TOKEN, whatever its uid: what a run left
+# behind (tests/run.sh, check.sh and grade.sh give each run a token).
+# Prints them, "PID USER ARGS" separated by "; ".
+leftovers() {
+    local pid state pids=()
+    for pid in $(grep -lzF "SOCKETS_RUN=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
+        read -r state 2>/dev/null <"/proc/$pid/stat" || continue
+        state=${state##*) }
+        [ "${state%% *}" = Z ] || pids+=("$pid")
+    done
+    [ "${#pids[@]}" -gt 0 ] || return 0
+    ps -o pid=,user=,args= -p "$(IFS=,; echo "${pids[*]}")" 2>/dev/null | sed 's/^ *//' | tr -s ' ' | paste -sd ';' | sed 's/;/; /g'
+    kill -KILL "${pids[@]}" 2>/dev/null
 }

@@ -13,9 +13,16 @@
 # marker with one placeholder, `errno = ENOSYS;`, so the code after the gap
 # fails with "Function not implemented" until the step is written. Steps
 # numbered below FROM_STEP stay solved (their markers are dropped), which
-# gives staged assignments. Naming labs after FROM_STEP limits the work to
+# gives staged assignments; the lab's file GIVEN then lists them ("1 2"),
+# so that make check does not blame them and make grade does not count
+# them. (Not under OUT, below; and `tests/mklabs.sh 99 LAB` in labs/ makes
+# every step "handed out solved", which make check never names.) Naming labs after FROM_STEP limits the work to
 # them. Every file but README.md is rewritten; each
 # lab's README.md (the lesson) is written by hand and left alone.
+#
+# Code between /* EXTRA N: ... */ and /* END EXTRA N */ is a "going
+# further" exercise, solved in solutions/ only: it is left out of every
+# skeleton, markers and all (the student writes it from scratch).
 #
 # For tests/steps.sh: OUT=DIR writes the skeletons under DIR instead of
 # labs/, and ONLY=N leaves step N alone as a gap, every other step solved.
@@ -36,6 +43,20 @@ for sol in "${only[@]}"; do
         esac
         awk -v from="$from" -v only="${ONLY:-0}" -v file="$f" '
             function fail(msg) { printf "%s:%d: %s\n", file, FNR, msg > "/dev/stderr"; bad = 1; exit 1 }
+            # An extra (a "going further" exercise) is never in a skeleton:
+            # its lines go, markers and all, whatever the steps solved.
+            match($0, /\/\* EXTRA [0-9]+:/) {
+                if (extra) fail("EXTRA inside EXTRA " extra)
+                extra = substr($0, RSTART + 9, RLENGTH - 10) + 0
+                next
+            }
+            match($0, /\/\* END EXTRA [0-9]+ \*\//) {
+                n = substr($0, RSTART + 13, RLENGTH - 16) + 0
+                if (n != extra) fail("END EXTRA " n " closes EXTRA " extra)
+                extra = 0
+                next
+            }
+            extra { next }
             match($0, /\/\* TODO [0-9]+:/) {
                 if (step) fail("TODO inside TODO " step)
                 step = substr($0, RSTART + 8, RLENGTH - 9) + 0
@@ -53,7 +74,16 @@ for sol in "${only[@]}"; do
             step && !incomment && !solved { next }
             { print }
             incomment && /\*\// { incomment = 0 }
-            END { if (step && !bad) fail("TODO " step " has no END TODO " step) }
+            END {
+                if (step && !bad) fail("TODO " step " has no END TODO " step)
+                if (extra && !bad) fail("EXTRA " extra " has no END EXTRA " extra)
+            }
         ' "$f" >"$lab${f##*/}"
     done
+    given=$(grep -ohE '/\* TODO [0-9]+:' "$sol"*.c | grep -oE '[0-9]+' | sort -un | awk -v from="$from" '$1 < from' | paste -sd ' ')
+    # Only in labs/ itself: the copies under OUT (tests/steps.sh,
+    # tests/mutants.sh) are solved to be tested, not handed out so.
+    if [ -z "${OUT:-}" ] && [ -n "$given" ]; then
+        echo "$given" >"${lab}GIVEN"
+    fi
 done

@@ -8,7 +8,13 @@
 # order given (give the longest first, so the jobs end together). The last
 # line counts every test: "N passed, N failed, N skipped". Exits 0 when
 # none failed, 1 otherwise, 2 on a usage error.
+#
+# Nothing is left running: each file's run carries a token of its own in
+# the environment (SOCKETS_RUN), which every program its tests start
+# inherits, whatever its uid. A process that still holds it once the file
+# is done is killed, and counted as one more failure of that file.
 set -uo pipefail
+. "$(dirname "$0")/lib.bash"   # leftovers
 
 jobs=2
 if [ "${1:-}" = -j ]; then
@@ -30,7 +36,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-declare -A file_of start_of log_of
+declare -A file_of start_of log_of num_of
 passed=0 failed=0 skipped=0 running=0 n=0
 
 # report PID STATUS: print the finished file's output and count its tests.
@@ -55,7 +61,14 @@ report() {
         echo "not ok - $f: no test ran"
         notok=1
     fi
+    local left
+    left=$(leftovers "run-$$-${num_of[$pid]}")
+    if [ -n "$left" ]; then
+        echo "not ok - $f: left running after its tests: $left"
+        notok=$((notok + 1))
+    fi
     passed=$((passed + ok)) failed=$((failed + notok)) skipped=$((skipped + skips))
+    unset "num_of[$pid]"
     unset "file_of[$pid]" "start_of[$pid]" "log_of[$pid]"
 }
 
@@ -70,8 +83,9 @@ await() {
 for f; do
     [ "$running" -lt "$jobs" ] || await
     n=$((n + 1))
-    bats --formatter tap --timing "$f" >"$out/$n" 2>&1 </dev/null &
+    SOCKETS_RUN=run-$$-$n bats --formatter tap --timing "$f" >"$out/$n" 2>&1 </dev/null &
     log_of[$!]=$out/$n
+    num_of[$!]=$n
     file_of[$!]=$f
     start_of[$!]=${EPOCHREALTIME/./}
     running=$((running + 1))

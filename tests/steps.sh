@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 . tests/lib.bash   # todo_steps
 
 work=$(mktemp -d /tmp/steps.XXXXXX)
+chmod 755 "$work"   # some tests run programs as user nobody
 trap 'rm -rf "$work"' EXIT
 if [ $# -gt 0 ]; then labs=("$@"); else labs=(); for d in solutions/[0-9][0-9]-*/; do labs+=("$(basename "$d")"); done; fi
 for lab in "${labs[@]}"; do
@@ -52,6 +53,35 @@ check_lab() {
         fi
         rm -rf "$out"
     done
+    # The extras: each one's tests fail on the skeleton with every step
+    # solved, which has no extra (tests/mklabs.sh leaves them out): no
+    # skeleton gives an extra away, and its tests can fail.
+    local extras
+    extras=$(grep -ohE '\/\* EXTRA [0-9]+:' "solutions/$lab"/*.c | grep -oE '[0-9]+' | sort -un)
+    if [ -n "$extras" ]; then
+        out=$work/$lab.solved
+        OUT=$out tests/mklabs.sh 99 "$lab"
+        if ! make -s -C "$out/$lab" >"$out.build" 2>&1; then
+            echo "extras $lab: the skeleton with every step solved does not build:"
+            sed 's/^/    /' "$out.build"
+            return 1
+        fi
+        for n in $extras; do
+            TREE=$out bats --formatter tap -f "^\[extra $n\] " "tests/$lab.bats" >"$out.tap" 2>&1
+            total=$(grep -cE '^(not )?ok ' "$out.tap")
+            failing=$(grep -cE '^not ok ' "$out.tap")
+            if [ "$total" -eq 0 ]; then
+                echo "extra $lab/$n: NO TEST names [extra $n]"
+                bad=1
+            elif [ "$failing" -eq 0 ]; then
+                echo "extra $lab/$n: all $total of its tests PASS on the skeleton, which has no extra"
+                bad=1
+            else
+                echo "extra $lab/$n: $failing of its $total tests fail on the skeleton, which has no extra"
+            fi
+        done
+        rm -rf "$out"
+    fi
     return "$bad"
 }
 

@@ -318,7 +318,7 @@ static long option_value(const char *usage, char *argv[], int i, const char *wan
 /* == end canonical: option == */
 
 void parse_args(int argc, char *argv[], const char *usage,
-                struct sockaddr_un *addr, long *mode, long *timeout)
+                struct sockaddr_un *addr, const struct options *opt)
 {
     const char *path = DEFAULT_PATH;
     int i = 1;
@@ -330,10 +330,10 @@ void parse_args(int argc, char *argv[], const char *usage,
         }
     }
     for (; i < argc && argv[i][0] == '-'; i += 2) {
-        if (mode != NULL && strcmp(argv[i], "-m") == 0)
-            *mode = option_value(usage, argv, i, "MODE: octal, 0 to 0777", 8, 0, 0777);
-        else if (timeout != NULL && strcmp(argv[i], "-t") == 0)
-            *timeout = option_value(usage, argv, i, "SECONDS: 0 to 86400", 10, 0, 86400);
+        if (opt->mode != NULL && strcmp(argv[i], "-m") == 0)
+            *opt->mode = option_value(usage, argv, i, "MODE: octal, 0 to 0777", 8, 0, 0777);
+        else if (opt->timeout != NULL && strcmp(argv[i], "-t") == 0)
+            *opt->timeout = option_value(usage, argv, i, "SECONDS: 0 to 86400", 10, 0, 86400);
         else
             usage_error(usage, "unknown option '%s'", argv[i]);
     }
@@ -352,6 +352,7 @@ void parse_args(int argc, char *argv[], const char *usage,
     addr->sun_family = AF_UNIX;
     memcpy(addr->sun_path, path, len + 1);
 }
+
 
 /* == canonical: bytes == */
 void upcase(char *buf, size_t n)

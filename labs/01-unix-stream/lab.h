@@ -77,13 +77,20 @@ void accept_failed(void);
 void bound_waits(int fd, int seconds);
 /* == end canonical: timeouts == */
 
-/* Reads the command line "[-m MODE] [-t SECONDS] [PATH]" into addr,
- * *mode and *timeout (the client passes NULL for both: it takes no
- * option). -h/--help prints the usage and exits 0. A PATH that sun_path
+/* The options a program takes: where each one's value goes, or NULL when
+ * the program does not take it (then it is a usage error). */
+struct options {
+    long *mode;      /* -m MODE: the socket file's permissions, in octal */
+    long *timeout;   /* -t SECONDS: the bound on each wait for the peer */
+};
+
+/* Reads the command line "[OPTIONS] [PATH]" into addr and where opt
+ * says. -h/--help prints the usage and exits 0. A PATH that sun_path
  * cannot hold (108 bytes with the closing NUL, see unix(7)) is a usage
  * error, refused before any socket exists. */
 void parse_args(int argc, char *argv[], const char *usage,
-                struct sockaddr_un *addr, long *mode, long *timeout);
+                struct sockaddr_un *addr, const struct options *opt);
+
 
 /* == canonical: bytes == */
 /* The protocol: ASCII a-z become A-Z, every other byte is left alone. */

@@ -17,13 +17,15 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: server [-m MODE] [-t SECONDS] [PATH]\n"
+    "usage: server "
+    "[-m MODE] [-t SECONDS] [PATH]\n"
     "  Serves upper-case echo on the Unix stream socket PATH\n"
     "  (default " DEFAULT_PATH "), one client after another.\n"
     "  -m MODE     permissions of the socket file, in octal (default 0700:\n"
     "              only the owner may connect); -m 0777 lets anyone connect\n"
     "  -t SECONDS  a client that sends nothing, or reads nothing, for that\n"
-    "              long is dropped (default 30; 0: wait for ever)\n";
+    "              long is dropped (default 30; 0: wait for ever)\n"
+    ;
 
 static long timeout = DEFAULT_TIMEOUT;   /* -t: see serve() */
 
@@ -63,22 +65,35 @@ static void serve(int cfd)
     }
 }
 
+/* close(2) frees the descriptor even when it fails: narrated, not fatal. */
+static void close_client(int cfd)
+{
+    if (close(cfd) == -1)
+        say("close(fd %d) = -1: %s", cfd, strerror(errno));
+    else
+        say("close(fd %d) = 0", cfd);
+}
+
+
 int main(int argc, char *argv[])
 {
     prog = "server";
     struct sockaddr_un addr;
     long mode = -1;
+    struct options opt = { .mode = &mode, .timeout = &timeout };
     int lfd = -1, bound = -1, listening = -1;
 
     open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
-    parse_args(argc, argv, usage, &addr, &mode, &timeout);
+    parse_args(argc, argv, usage, &addr, &opt);
 
     /* A client that vanishes would kill us with SIGPIPE on our next write;
      * ignored, the write fails with EPIPE instead and we serve the next. */
     signal(SIGPIPE, SIG_IGN);
 
-    /* TODO 1: Create the listening socket with socket(2): domain AF_UNIX,
-     * type SOCK_STREAM, protocol 0. Keep the descriptor in lfd. */
+    /* TODO 1: Make the server's socket: a Unix-domain one (this machine
+     * only, named by a path) that carries a byte stream, and keep its
+     * descriptor in lfd, which the code below checks and uses. See
+     * socket(2) and unix(7). */
     errno = ENOSYS; /* step 1: replace this line */
     if (lfd == -1)
         fail("socket");
@@ -100,9 +115,10 @@ int main(int argc, char *argv[])
     if (mode != -1)
         say("umask(%04lo): bind() makes the file with mode %04lo", ~mode & 0777, mode);
     for (int attempt = 1; attempt <= 2; attempt++) {
-        /* TODO 2: Give the socket its name: bind(2) lfd to addr, keeping
-         * the result in bound. (The loop around you replaces a stale socket
-         * file, one left by a server that died, and lets you try again.) */
+        /* TODO 2: Give the socket its name, the path that parse_args()
+         * put in addr, and keep the call's result in bound; do not exit
+         * on a failure: the loop around you replaces a stale socket file
+         * and lets you try again. See bind(2), unix(7) "Address format". */
         errno = ENOSYS; /* step 2: replace this line */
         if (bound == 0 || errno != EADDRINUSE || attempt == 2)
             break;
@@ -116,9 +132,9 @@ int main(int argc, char *argv[])
     own_socket_file(lfd);
     say("bind(\"%s\") = 0", addr.sun_path);
 
-    /* TODO 3: Turn the socket into a listening one with listen(2), with a
-     * backlog of 16 connections waiting to be accepted; keep the result
-     * in listening. */
+    /* TODO 3: Make the socket accept connections, with room for 16 of
+     * them waiting to be taken, and keep the call's result in listening.
+     * See listen(2). */
     errno = ENOSYS; /* step 3: replace this line */
     if (listening == -1)
         fail("listen");
@@ -128,8 +144,10 @@ int main(int argc, char *argv[])
 
     for (;;) {
         int cfd = -1;
-        /* TODO 4: Wait for the next client with accept(2); it returns a
-         * new descriptor, connected to that client. Keep it in cfd. */
+        /* TODO 4: Take the next client off the listening socket's queue,
+         * waiting for one if need be, and keep the new descriptor, which
+         * is connected to that client alone, in cfd. The client's address
+         * is not needed. See accept(2). */
         errno = ENOSYS; /* step 4: replace this line */
         if (cfd == -1) {
             accept_failed();   /* a lost connection or a pause, or exit 1: lab.c */
@@ -137,9 +155,6 @@ int main(int argc, char *argv[])
         }
         say("accept() = fd %d", cfd);
         serve(cfd);
-        if (close(cfd) == -1)   /* the fd is freed anyway (close(2)): not fatal */
-            say("close(fd %d) = -1: %s", cfd, strerror(errno));
-        else
-            say("close(fd %d) = 0", cfd);
+        close_client(cfd);
     }
 }

@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 const char *prog = "lab02";
@@ -110,6 +112,55 @@ void parse_help(int argc, char *argv[], const char *usage)
             exit(0);
         }
     }
+}
+
+int fd_number(const char *s)
+{
+    char *end = NULL;
+    long n;
+
+    if (*s < '0' || *s > '9')   /* strtol() would take "-1", " 4" and "+4" */
+        return -1;
+    errno = 0;
+    n = strtol(s, &end, 10);
+    if (*end != '\0' || errno != 0 || n > INT_MAX)
+        return -1;
+    return (int)n;
+}
+
+const char *socket_kind(int fd)
+{
+    /* The narration says what the call made, not what it was meant to
+     * make: the family comes back from getsockname(2), the type from
+     * getsockopt(2) SO_TYPE (socket(7)), the flags from fcntl(2):
+     * FD_CLOEXEC (F_GETFD) and O_NONBLOCK (F_GETFL). */
+    static char text[96];
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof addr, tlen = sizeof(int);
+    int type = -1, fdflags = -1, flags = -1;
+
+    if (getsockname(fd, (struct sockaddr *)&addr, &len) == -1 ||
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1 ||
+        (fdflags = fcntl(fd, F_GETFD)) == -1 || (flags = fcntl(fd, F_GETFL)) == -1) {
+        snprintf(text, sizeof text, "unknown: %s", strerror(errno));
+        return text;
+    }
+    snprintf(text, sizeof text, "%s, %s%s%s", addr.ss_family == AF_UNIX ? "AF_UNIX" : "not AF_UNIX",
+             type == SOCK_STREAM ? "SOCK_STREAM"
+             : type == SOCK_DGRAM ? "SOCK_DGRAM"
+             : type == SOCK_SEQPACKET ? "SOCK_SEQPACKET" : "another type",
+             (fdflags & FD_CLOEXEC) ? " | SOCK_CLOEXEC" : "",
+             (flags & O_NONBLOCK) ? " | SOCK_NONBLOCK" : "");
+    return text;
+}
+
+const char *at_exec(int fd)
+{
+    int flags = fcntl(fd, F_GETFD);   /* fcntl(2), "File descriptor flags" */
+
+    if (flags == -1)
+        return errno == EBADF ? "is not open" : "cannot be read";
+    return (flags & FD_CLOEXEC) ? "is closed by exec" : "survives exec";
 }
 
 /* == canonical: bytes == */

@@ -1,6 +1,6 @@
 /* server.c - lab 02: a connected pair of sockets, shared with a child.
  *
- *   ./server [-k] < input > output      run it from its own directory
+ *   ./server [OPTIONS] < input > output      run it from its own directory
  *
  * socketpair() -> fork() -> the child keeps one end across exec and becomes
  * ./client FD -> the parent closes that end -> upper-case echo on the other
@@ -19,12 +19,14 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: server [-k] < input > output\n"
+    "usage: server [OPTIONS] < input > output\n"
     "  Makes a connected pair of Unix stream sockets, runs ./client on one\n"
     "  end (run it from client's directory) and serves upper-case echo on\n"
     "  the other. The client sends stdin and writes the replies to stdout.\n"
-    "  -k  keep the child's end open here too: the bug (no EOF if the\n"
-    "      client dies)\n";
+    "  -k    keep the child's end open here too: the bug (no EOF if the\n"
+    "        client dies)\n"
+    ;
+
 
 /* SIGINT/SIGTERM: exit 0, as every server of the course does. Our end of
  * the pair closes with us, so the client sees EOF and ends too. Only
@@ -93,37 +95,39 @@ int main(int argc, char *argv[])
     /* SOCK_CLOEXEC (Linux-specific, also in the BSDs) sets FD_CLOEXEC on
      * both ends at birth: exec closes them, so no end leaks into a program
      * that was not meant to have it. The child opts one end back in. */
-    /* TODO 1: Make the connected pair with socketpair(2), into sv:
-     * domain AF_UNIX, type SOCK_STREAM | SOCK_CLOEXEC, protocol 0. Keep
-     * the result in rc. */
+    /* TODO 1: Make a connected pair of Unix stream sockets, both ends
+     * close-on-exec from birth, with socketpair(2) ("DESCRIPTION"; the
+     * type flags are in socket(2)). Its two descriptors land in sv; its
+     * result, 0 or -1, goes in rc. */
     errno = ENOSYS; /* step 1: replace this line */
     if (rc == -1)
         fail("socketpair");
-    say("socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC) = fds %d, %d", sv[0], sv[1]);
+    say("socketpair(%s) = fds %d, %d", socket_kind(sv[0]), sv[0], sv[1]);   /* read back */
     snprintf(fdarg, sizeof fdarg, "%d", sv[1]);
 
-    /* TODO 2: Start the child with fork(2); keep the result in pid.
-     * The parent gets the child's pid, the child gets 0, and a copy of
-     * every descriptor: both ends of the pair. */
+    /* TODO 2: Start the child with fork(2), keeping what it returns in
+     * pid ("RETURN VALUE"). The code after the gap takes the branches:
+     * parent, child, failure. */
     errno = ENOSYS; /* step 2: replace this line */
     if (pid == -1)
         fail("fork");
     if (pid == 0) {
         int cleared = -1;   /* fcntl()'s result */
         prog = "child";
-        say("fork() = 0: this is the child, pid %ld", (long)getpid());
-        /* TODO 3: Let the child's end, sv[1], survive exec: clear its
-         * FD_CLOEXEC flag with fcntl(2), F_SETFD to 0. Keep the result in
-         * cleared. sv[0] keeps the flag: exec will close it. */
+        say("fork() = 0: this is the child, pid %ld, parent %ld", (long)getpid(), (long)getppid());
+        /* TODO 3: Let the child's end, sv[1], survive exec: clear that
+         * descriptor's close-on-exec flag with fcntl(2) ("File descriptor
+         * flags"), keeping the result in cleared. sv[0] keeps its flag:
+         * exec closes it. */
         errno = ENOSYS; /* step 3: replace this line */
         if (cleared == -1)
             fail("fcntl fd %d F_SETFD", sv[1]);
-        say("fcntl(fd %d, F_SETFD, 0) = 0: fd %d survives exec, fd %d does not",
-            sv[1], sv[1], sv[0]);
+        say("fcntl() = %d: fd %d %s, fd %d %s", cleared, sv[1], at_exec(sv[1]), sv[0], at_exec(sv[0]));
         say("execl(\"./client\", \"./client\", \"%s\")", fdarg);
-        /* TODO 4: Become the client with execl(3): path "./client",
-         * arguments "./client", fdarg (sv[1]'s number) and (char *)NULL.
-         * The descriptor table survives exec, so the number stays valid. */
+        /* TODO 4: Become the client: replace this program with ./client
+         * through execl(3), whose list of arguments is the new program's
+         * argv: its name, then fdarg (sv[1]'s number as text), then the
+         * end of the list. exec returns only when it failed. */
         errno = ENOSYS; /* step 4: replace this line */
         fail("execl ./client");   /* exec returns only when it failed */
     }
@@ -132,10 +136,10 @@ int main(int argc, char *argv[])
     if (keep) {
         say("-k: fd %d, the child's end, stays open here too (the bug)", sv[1]);
     } else {
-        /* TODO 5: Close the child's end, sv[1], in the parent: close(2).
-         * Keep the result in closed. The server reads EOF only once every
-         * descriptor for that end is closed: left open here, it would hold
-         * EOF back forever if the client died. */
+        /* TODO 5: Close the child's end, sv[1], in the parent (close(2)),
+         * keeping the result in closed. The server reads EOF only once
+         * every descriptor for that end is closed: left open here, it
+         * would hold EOF back forever if the client died. */
         errno = ENOSYS; /* step 5: replace this line */
         if (closed == -1)   /* not fatal: Linux frees the fd anyway, close(2) */
             say("close(fd %d) = -1: %s", sv[1], strerror(errno));

@@ -87,6 +87,12 @@ struct options {
 void parse_args(int argc, char *argv[], const char *usage, const char *takes,
                 struct sockaddr_un *addr, struct options *opt);
 
+/* The domain and type of socket fd, as the kernel says (getsockopt(2),
+ * SO_DOMAIN and SO_TYPE, socket(7); SO_DOMAIN is Linux-specific), for the
+ * narration of socket(): "AF_UNIX, SOCK_DGRAM". Exit 1 when fd is no
+ * socket. Returns a static buffer. */
+const char *socket_kind(int fd);
+
 /* A socket address as narration shows it, in quotes: a path
  * ("/tmp/lab03.sock") or an abstract name with a leading @ ("@0001a", see
  * unix(7)); or unnamed when len holds no more than sun_family. Bytes that
@@ -128,6 +134,7 @@ void guard_replies(int sfd, const char *path);
 const char *reply_refused(int sfd, const struct msghdr *msg, size_t n,
                           struct sockaddr_un *to, socklen_t *tolen, int *pin);
 void reply_done(int sfd, ssize_t w, int pin);
+
 
 /* == canonical: bytes == */
 /* The protocol: ASCII a-z become A-Z, every other byte is left alone. */

@@ -21,7 +21,8 @@ static const char usage[] =
     "usage: client [PATH] < input > output\n"
     "  Sends each line of standard input as one message to the upper-case\n"
     "  echo server at the Unix seqpacket socket PATH (default\n"
-    "  " DEFAULT_PATH ") and prints each reply on its own line.\n";
+    "  " DEFAULT_PATH ") and prints each reply on its own line.\n"
+    ;
 
 int main(int argc, char *argv[])
 {
@@ -39,8 +40,9 @@ int main(int argc, char *argv[])
     parse_args(argc, argv, usage, &addr, NULL, NULL, NULL);
     signal(SIGPIPE, SIG_IGN);   /* a vanished server gives EPIPE, not death */
 
-    /* TODO 5: Create a seqpacket socket (AF_UNIX, SOCK_SEQPACKET) into fd
-     * and connect(2) it to addr; keep connect's result in rc. */
+    /* TODO 5: Create a socket of the server's type into fd (socket(2)),
+     * check it and narrate it as the server does, then connect it to the
+     * path in addr (connect(2)), keeping connect's result in rc. */
     errno = ENOSYS; /* step 5: replace this line */
     if (rc == -1)
         fail("connect %s", addr.sun_path);   /* ENOENT: no file; ECONNREFUSED: nobody listens */
@@ -75,6 +77,8 @@ int main(int argc, char *argv[])
                 continue;
             fail("poll");
         }
+        if (p[1].revents & POLLNVAL)   /* our socket is not open: a bug, not a peer */
+            failx("poll: fd %d is not an open descriptor (POLLNVAL)", fd);
         if (p[0].revents) {   /* more input: first move the unsent part to the front */
             memmove(in, in + start, have - start);
             have -= start;
@@ -103,7 +107,8 @@ int main(int argc, char *argv[])
                     say("recv() = 0 bytes: an empty reply");
                 else
                     say("recv() = %zd bytes", n);
-                received++;
+                if (++received > sent)   /* a broken or hostile server */
+                    failx("the server sent a reply to no message (messages sent: %ld)", sent);
                 reply[n] = '\n';
                 if (write_all(1, reply, (size_t)n + 1) == -1)
                     fail("write stdout");

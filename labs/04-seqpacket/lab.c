@@ -303,6 +303,7 @@ void bound_waits(int fd, int seconds)
 }
 /* == end canonical: timeouts == */
 
+
 /* The number after an option: -m MODE (octal) or -s SIZE (decimal). */
 /* == canonical: option == */
 /* The value of option argv[i], a number from min to max in base (8 for a

@@ -48,8 +48,9 @@ int main(int argc, char *argv[])
      * ignored, the send fails with EPIPE instead and we serve the next. */
     signal(SIGPIPE, SIG_IGN);
 
-    /* TODO 1: Create the listening socket with socket(2): domain AF_UNIX,
-     * type SOCK_SEQPACKET, protocol 0. Keep the descriptor in lfd. */
+    /* TODO 1: Create the listening socket, a Unix-domain socket that is
+     * connection-oriented and keeps message boundaries (socket(2); unix(7)
+     * names the type); keep its descriptor in lfd. */
     errno = ENOSYS; /* step 1: replace this line */
     if (lfd == -1)
         fail("socket");
@@ -65,9 +66,11 @@ int main(int argc, char *argv[])
     if (mode != -1)
         say("umask(%04lo): bind() makes the file with mode %04lo", ~mode & 0777, mode);
     for (int attempt = 1; attempt <= 2; attempt++) {
-        /* TODO 2: Give the socket its name: bind(2) lfd to addr, keeping
-         * the result in bound. (The loop around you replaces a stale socket
-         * file, one left by a server that died, and lets you try again.) */
+        /* TODO 2: Give the socket its name, the path in addr, with bind(2),
+         * keeping the result in bound; the length is that of the whole
+         * address (unix(7), "Pathname sockets"). The loop around you
+         * replaces a stale socket file, one a dead server left, and lets
+         * you try again. */
         errno = ENOSYS; /* step 2: replace this line */
         if (bound == 0 || errno != EADDRINUSE || attempt == 2)
             break;
@@ -79,8 +82,9 @@ int main(int argc, char *argv[])
     own_socket_file(lfd);
     say("bind(\"%s\") = 0", addr.sun_path);
 
-    /* TODO 3: Turn the socket into a listening one with listen(2), with a
-     * backlog of 16 connections waiting to be accepted. */
+    /* TODO 3: Make the socket a listening one, with room for 16
+     * connections waiting to be accepted (listen(2)); keep the result in
+     * listening. */
     errno = ENOSYS; /* step 3: replace this line */
     if (listening == -1)
         fail("listen");
@@ -90,8 +94,9 @@ int main(int argc, char *argv[])
 
     for (;;) {
         int cfd = -1;
-        /* TODO 4: Wait for the next client with accept(2); it returns a
-         * new descriptor, connected to that client. Keep it in cfd. */
+        /* TODO 4: Take the next client's connection with accept(2), which
+         * waits for one; keep the new descriptor, connected to that client
+         * alone, in cfd. The listening socket stays for the next client. */
         errno = ENOSYS; /* step 4: replace this line */
         if (cfd == -1) {
             accept_failed();   /* a lost connection or a pause, or exit 1: lab.c */
@@ -120,10 +125,11 @@ static void serve(int cfd, size_t size)
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
         ssize_t n = -1, w;
         int closed = 0;
-        /* TODO 6: Receive one message with recvmsg(2) into msg, keeping the
-         * result in n. Pass the flag MSG_TRUNC (as an input flag it is
-         * Linux-specific): n is then the message's real length even when
-         * the buffer was too short; msg.msg_flags gets MSG_TRUNC as usual. */
+        /* TODO 6: Receive one whole message into msg with recvmsg(2),
+         * keeping the result in n, and ask that n be the message's real
+         * length even when the buffer was too short (recv(2), "The flags
+         * argument"; Linux-specific as an input flag). msg.msg_flags says
+         * whether the message was cut. */
         errno = ENOSYS; /* step 6: replace this line */
         if (n == -1 && errno == EINTR)
             continue;
@@ -135,12 +141,12 @@ static void serve(int cfd, size_t size)
             say("recvmsg() = -1: %s", strerror(errno));
             return;
         }
-        /* TODO 7: Tell an empty message from the end: if n is 0, set
-         * closed to peer_closed(cfd) (lab.c), which asks poll(2) for
-         * POLLRDHUP. recvmsg() returns 0 for both; the answer is certain
-         * only because this is request/reply: the client closes after it
-         * has read every reply, never with an empty message still waiting
-         * here for its reply. */
+        /* TODO 7: Tell an empty message from the end: only when n is 0, set
+         * closed to the answer of peer_closed() (lab.c), which asks poll(2)
+         * for POLLRDHUP. recvmsg() returns 0 for both; the answer is
+         * certain only because this is request/reply: the client closes
+         * after it has read every reply, never with an empty message still
+         * waiting here for its reply. */
         errno = ENOSYS; /* step 7: replace this line */
         if (closed) {
             say("recvmsg() = 0: peer closed");

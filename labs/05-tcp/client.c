@@ -17,11 +17,14 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: client HOST PORT < input > output\n"
+    "usage: client "
+    "HOST PORT < input > output\n"
     "  Sends standard input to the upper-case echo server at HOST PORT over\n"
     "  TCP and writes the replies to standard output. HOST is a name\n"
     "  (localhost) or an address (127.0.0.1, ::1); each of its addresses is\n"
-    "  tried in turn.\n";
+    "  tried in turn.\n"
+    ;
+
 
 int main(int argc, char *argv[])
 {
@@ -59,11 +62,12 @@ int main(int argc, char *argv[])
         rc = -1;
         /* TODO 7: Create a socket for this address with socket(2), with
          * ai's family, type and protocol, into fd. If that worked, narrate
-         * it as the lesson shows and connect(2) it to ai->ai_addr
-         * (ai->ai_addrlen bytes), result in rc: connect() sends the SYN and
-         * returns when the handshake is done, or has failed. If socket()
-         * failed (a machine without IPv6 refuses AF_INET6), leave rc at -1:
-         * the code below narrates either failure and tries the next one. */
+         * it as the lesson's transcripts show and connect(2) it to
+         * ai->ai_addr (ai->ai_addrlen bytes), result in rc: connect() sends
+         * the SYN and returns when the handshake is done, or has failed. If
+         * socket() failed (a machine without IPv6 refuses AF_INET6), leave
+         * rc at -1: the code below narrates either failure and tries the
+         * next one. */
         errno = ENOSYS; /* step 7: replace this line */
         if (rc == 0)
             break;
@@ -100,6 +104,8 @@ int main(int argc, char *argv[])
                 continue;
             fail("poll");
         }
+        if (p[1].revents & POLLNVAL)   /* fd is not open: poll() would say so for ever */
+            failx("poll: fd %d is not open (POLLNVAL)", fd);
         if (p[0].revents) {                      /* more input to send */
             ssize_t n = read(0, out, sizeof out);
             if (n == -1 && errno != EINTR)

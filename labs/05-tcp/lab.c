@@ -217,6 +217,10 @@ static void help(int argc, char *argv[], const char *usage)
     }
 }
 
+/* The server's options for getopt(3); the leading ':' makes a missing
+ * value ':', not '?'. */
+#define SERVER_OPTIONS ":b:q:d:At:"
+
 void parse_server_args(int argc, char *argv[], const char *usage,
                        struct server_args *a)
 {
@@ -229,7 +233,7 @@ void parse_server_args(int argc, char *argv[], const char *usage,
     a->no_accept = 0;
     a->timeout = DEFAULT_TIMEOUT;
     opterr = 0;   /* getopt(3) stays quiet: the messages are ours */
-    while ((c = getopt(argc, argv, ":b:q:d:At:")) != -1) {
+    while ((c = getopt(argc, argv, SERVER_OPTIONS)) != -1) {
         switch (c) {
         case 'b': a->host = optarg; break;
         case 'q': a->backlog = (int)number(usage, "BACKLOG", optarg, 0, 65535); break;
@@ -246,6 +250,7 @@ void parse_server_args(int argc, char *argv[], const char *usage,
         usage_error(usage, "too many arguments");
     number(usage, "PORT", a->port, 0, 65535);
 }
+
 
 void parse_client_args(int argc, char *argv[], const char *usage,
                        const char **host, const char **port)

@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: server [-b ADDR] [-q BACKLOG] [-d SECONDS] [-t SECONDS] [-A] [PORT]\n"
+    "usage: server [-b ADDR] [-q BACKLOG] [-d SECONDS] [-t SECONDS] [-A]"
+    " [PORT]\n"
     "  Serves upper-case echo over TCP on ADDR:PORT, one client at a time.\n"
     "  -b ADDR     numeric address to bind (default " DEFAULT_HOST ", reachable\n"
     "              from this machine only); ::1 is IPv6 loopback; 0.0.0.0 (IPv4),\n"
@@ -75,7 +76,7 @@ int main(int argc, char *argv[])
      * then. It never lets two servers listen on one port. */
     /* TODO 2: Create the socket with socket(2), taking family, type and
      * protocol from res, into lfd (fail on -1, then narrate it as the
-     * lesson shows). Then set SO_REUSEADDR to 1 with setsockopt(2)
+     * lesson's transcripts show). Then set SO_REUSEADDR to 1 with setsockopt(2)
      * (socket(7)); keep setsockopt's result in opt. */
     errno = ENOSYS; /* step 2: replace this line */
     if (opt == -1)

@@ -3,10 +3,9 @@
  *   ./client [-c] [-n] [-t MS] [-b ADDR] [-p PORT] HOST PORT < input > output
  *
  * getaddrinfo() -> socket() (-> bind() with -b/-p) (-> connect() with -c)
- * -> each input line is one datagram sent, each datagram from the server
- * one output line -> at the end of input, wait for the replies still
- * missing: at most MS ms for the next one, as UDP may lose any datagram.
- * See udp(7), getaddrinfo(3), send(2), recv(2), poll(2).
+ * -> each input line one datagram, each datagram from the server one output
+ * line -> at the end of input, wait at most MS ms for each reply still
+ * missing: UDP may lose any datagram. udp(7), send(2), recv(2), poll(2).
  */
 #include "lab.h"
 
@@ -19,10 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A socket for the first usable address from *ai on, bound with -b or -p,
- * connected with -c; *ai is left pointing at that address. One that cannot
- * be used from here (no IPv6, say) is narrated and skipped; when none is
- * left, we exit. */
+/* A socket for the first usable address from *ai on (*ai is left there),
+ * bound with -b or -p, connected with -c. One that cannot be used from here
+ * (no IPv6, say) is narrated and skipped; when none is left, we exit. */
 static int open_socket(struct addrinfo **ai, const struct options *opt)
 {
     for (; *ai != NULL; *ai = (*ai)->ai_next) {
@@ -46,11 +44,12 @@ static int open_socket(struct addrinfo **ai, const struct options *opt)
         }
         if (opt->connect) {
             int rc = -1;
-            /* TODO 5: connect(2) fd to the server's address a->ai_addr
-             * (a->ai_addrlen bytes); keep the result in rc. On a UDP socket
-             * connect() sends nothing: it fixes the destination of send(),
-             * the kernel then drops datagrams from anyone else, and reports
-             * an ICMP "port unreachable" as ECONNREFUSED (udp(7)). */
+            /* TODO 5: Give the socket a peer: connect(2) fd to the server's
+             * address, the one a describes, and keep the result in rc. On
+             * UDP this sends nothing: it fixes where send() goes, makes the
+             * kernel drop datagrams from anyone else, and reports an ICMP
+             * "port unreachable" as ECONNREFUSED (udp(7), DESCRIPTION and
+             * ERRORS). */
             errno = ENOSYS; /* step 5: replace this line */
             if (rc == -1) {
                 say("connect(%s) = -1: %s", addr_name(a->ai_addr, a->ai_addrlen), strerror(errno));
@@ -72,9 +71,7 @@ int main(int argc, char *argv[])
 {
     prog = "client";
     struct options opt;
-    struct addrinfo *list = NULL, *ai = NULL, hints = {
-        .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV,
-    };
+    struct addrinfo *list = NULL, *ai = NULL;
     static struct input in;   /* standard input: in.buf[in.start..in.have) is not sent yet */
     static char reply[BUF_SIZE + 1];
     size_t len = 0;           /* when ready, the next datagram: len bytes at in.buf + in.start */
@@ -88,7 +85,8 @@ int main(int argc, char *argv[])
     /* A name may have several addresses (localhost: ::1 and 127.0.0.1, on
      * many machines); getaddrinfo(3) lists them in the order to try. With
      * -b, only those of ADDR's family: we cannot send from ADDR to others. */
-    hints.ai_family = opt.family;
+    struct addrinfo hints = { .ai_family = opt.family, .ai_socktype = SOCK_DGRAM,
+                              .ai_flags = AI_NUMERICSERV };
     int gai = getaddrinfo(opt.host, opt.port, &hints, &list);
     if (gai != 0)
         failx("getaddrinfo %s%s%s: %s", opt.host, opt.local != NULL ? " for -b " : "",
@@ -123,10 +121,11 @@ int main(int argc, char *argv[])
             read_input(&in);   /* read(2), not stdio: poll() cannot see stdio's buffer */
         if (ready) {   /* one line, one datagram: all or nothing */
             ssize_t w = -1;
-            /* TODO 6: Send the line as one datagram: the len bytes at
-             * in.buf + in.start. Connected (opt.connect), with send(2);
-             * otherwise with sendto(2) to the server's address ai->ai_addr
-             * (ai->ai_addrlen bytes). Keep the result in w. */
+            /* TODO 6: Send the line as one datagram, without its newline:
+             * its len bytes, which start at in.start in in.buf. A connected
+             * socket (opt.connect) knows its peer (send(2)); an unconnected
+             * one must be told, each time, the server's address that ai
+             * describes (sendto(2)). Keep the result in w. */
             errno = ENOSYS; /* step 6: replace this line */
             if (w == -1 && errno != EAGAIN && errno != EINTR)   /* EMSGSIZE: too long */
                 fail("%s line %ld (%zu bytes)", opt.connect ? "send" : "sendto", sent + 1, len);
@@ -144,9 +143,10 @@ int main(int argc, char *argv[])
                 ready = 0;
             }
         }
-        if (r > 0 && (p[1].revents & (POLLIN | POLLERR))) {
-            /* One recvfrom, one datagram. 0 bytes is an empty datagram, not
-             * an end: a datagram socket has no end of stream. */
+        if (r > 0 && (p[1].revents & (POLLIN | POLLERR | POLLNVAL))) {
+            /* One recvfrom, one datagram; after POLLERR, the ICMP error; after
+             * POLLNVAL (fd is not open), EBADF: we exit, rather than spin.
+             * 0 bytes is an empty datagram, not an end: a datagram has no end. */
             struct sockaddr_storage from;
             socklen_t fromlen = sizeof from;
             ssize_t n = recvfrom(fd, reply, BUF_SIZE, 0, (struct sockaddr *)&from, &fromlen);
@@ -176,9 +176,8 @@ int main(int argc, char *argv[])
             if (answered || opt.no_reply || ai->ai_next == NULL)
                 failx("%s", why);
             if (close(fd) == -1)
-                say("close(fd %d) = -1: %s: trying the next address", fd, strerror(errno));
-            else
-                say("close(fd %d) = 0: no answer, trying the next address", fd);
+                fail("close fd %d", fd);
+            say("close(fd %d) = 0: no answer, trying the next address", fd);
             ai = ai->ai_next;
             fd = open_socket(&ai, &opt);
             why[0] = '\0';

@@ -23,7 +23,8 @@
 const char *prog = "lab06";
 
 const char server_usage[] =
-    "usage: server [-b ADDR] [-s SIZE] [-r BYTES] [PORT]\n"
+    "usage: server [-b ADDR] [-s SIZE] [-r BYTES]"
+    " [PORT]\n"
     "  Serves upper-case echo over UDP on ADDR port PORT (default\n"
     "  " DEFAULT_ADDR " " DEFAULT_PORT "); PORT 0 picks any free port.\n"
     "  -b ADDR   the address to bind, numeric: 127.0.0.1 and ::1 are this\n"
@@ -32,10 +33,12 @@ const char server_usage[] =
     "  -s SIZE   receive buffer in bytes, 1 to 65536 (default 65536, room\n"
     "            for any datagram); a longer datagram is truncated\n"
     "  -r BYTES  ask for a kernel receive queue (SO_RCVBUF) of BYTES; when\n"
-    "            it is full, arriving datagrams are dropped\n";
+    "            it is full, arriving datagrams are dropped\n"
+    ;
 
 const char client_usage[] =
-    "usage: client [-c] [-n] [-t MS] [-b ADDR] [-p PORT] HOST PORT < input > output\n"
+    "usage: client [-c] [-n] [-t MS]"
+    " [-b ADDR] [-p PORT] HOST PORT < input > output\n"
     "  Sends each line of standard input, without its newline, as one UDP\n"
     "  datagram to the upper-case echo server at HOST PORT (each address of\n"
     "  HOST in turn, until one answers), and writes each reply, a datagram\n"
@@ -46,7 +49,8 @@ const char client_usage[] =
     "  -n       send every line, then exit: no replies expected\n"
     "  -t MS    reply timeout in ms (default 1000): when none comes for MS ms,\n"
     "           report the replies missing and exit 1\n"
-    "  -b ADDR  send from ADDR (numeric), -p PORT from port PORT: bind() first\n";
+    "  -b ADDR  send from ADDR (numeric), -p PORT from port PORT: bind() first\n"
+    ;
 
 /* == canonical: narration == */
 /* One line on stderr: "[prog] message" (narration) or "prog: message" and,

@@ -54,9 +54,10 @@ int main(int argc, char *argv[])
     say("getaddrinfo(%s, %s%s) = %s", node != NULL ? node : "NULL", opt.port,
         (hints.ai_flags & AI_PASSIVE) ? ", AI_PASSIVE" : "", addr_name(ai->ai_addr, ai->ai_addrlen));
 
-    /* TODO 1: Create the socket with socket(2), as getaddrinfo describes
-     * it: domain ai->ai_family (AF_INET or AF_INET6), type ai->ai_socktype
-     * (SOCK_DGRAM), protocol ai->ai_protocol (UDP). Keep it in sfd. */
+    /* TODO 1: Create the socket that getaddrinfo described, with socket(2):
+     * the family (AF_INET or AF_INET6), the type (SOCK_DGRAM) and the
+     * protocol (UDP) that ai holds, all three as they are, so that -b ::1
+     * works as well as 127.0.0.1. Keep the descriptor in sfd. */
     errno = ENOSYS; /* step 1: replace this line */
     if (sfd == -1)
         fail("socket");
@@ -93,8 +94,10 @@ int main(int argc, char *argv[])
         say("setsockopt(%s) = 0", pktinfo);
     }
 
-    /* TODO 2: Give the socket its address, the one clients send to: bind(2)
-     * sfd to ai->ai_addr (ai->ai_addrlen bytes). Keep the result in rc. */
+    /* TODO 2: Give the socket the address clients send to, with bind(2):
+     * the address that ai holds, and its length, as getaddrinfo gave them.
+     * Keep the result in rc. No listen() follows: a datagram socket
+     * receives as soon as it has an address. */
     errno = ENOSYS; /* step 2: replace this line */
     if (rc == -1)
         fail("bind %s", addr_name(ai->ai_addr, ai->ai_addrlen));
@@ -120,12 +123,12 @@ int main(int argc, char *argv[])
         ssize_t n = -1, w = -1;
         char note[64] = "";
 
-        /* TODO 3: Receive one datagram with recvmsg(2), and its sender's
-         * address and port with it: point msg.msg_name at from and set
-         * msg.msg_namelen to sizeof from (recvmsg replaces it with the
-         * address's real length). Pass the flag MSG_TRUNC (Linux-specific,
-         * recv(2)): n is then the datagram's real length, even when buf was
-         * too short. */
+        /* TODO 3: Receive one datagram, and learn who sent it, with
+         * recvmsg(2): msg must say where to put the sender's address (from)
+         * and how much room is there (all of from; recvmsg writes back the
+         * address's real length). Ask, with the right flag (recv(2), "The
+         * flags argument", Linux-specific), for the datagram's real length
+         * even when buf is too short for it. Keep that length in n. */
         errno = ENOSYS; /* step 3: replace this line */
         if (n == -1 && errno == EINTR)
             continue;
@@ -162,9 +165,11 @@ int main(int argc, char *argv[])
                 iov.iov_len = len;
                 w = sendmsg(sfd, &msg, 0);
             } else {
-                /* TODO 4: Reply with sendto(2): the first len bytes of buf,
-                 * to the sender's address (from, msg.msg_namelen bytes
-                 * long). Keep the result in w. */
+                /* TODO 4: Send the reply back to the sender, with
+                 * sendto(2): the first len bytes of buf (len, not n: after a
+                 * truncation only len bytes are there), to the address
+                 * recvmsg put in from, of the length it wrote in msg. Keep
+                 * the result in w. */
                 errno = ENOSYS; /* step 4: replace this line */
             }
         } while (w == -1 && errno == EINTR);

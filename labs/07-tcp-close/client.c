@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: client [-r BYTES] [-s CTL] [-p MS] [-c | -L] HOST PORT < request > reply\n"
+    "usage: client [-r BYTES] [-s CTL] [-p MS] [-c | -L]"
+    " HOST PORT < request > reply\n"
     "  Sends standard input to the server at HOST PORT as one request, then\n"
     "  shuts down its sending side (FIN), writes the reply to standard output\n"
     "  until the server's FIN, and closes. Each address of HOST is tried.\n"
@@ -77,18 +78,19 @@ int main(int argc, char *argv[])
             continue;
         if (n == -1)
             fail("read stdin");
-        if (write_all(fd, buf, (size_t)n) == -1)
+        if (write_all(fd, buf, (size_t)n) == -1) {
             fail("write");
+        }
         say("write() = %zd bytes  state=%s", n, tcp_state(fd));
     }
 
     if (!a.close_now && !a.abort_close) {
         step(&a, fd, "shutdown(SHUT_WR)");
         rc = -1;
-        /* TODO 3: The request is complete: half-close the connection with
-         * shutdown(2), SHUT_WR, result in rc. It sends our FIN (the server's
-         * read() returns 0) and we go to FIN-WAIT-1, then FIN-WAIT-2; the
-         * descriptor stays open and we can still read the reply. */
+        /* TODO 3: Half-close the connection, result in rc: end our sending
+         * direction only (shutdown(2)). Our FIN goes out, behind the
+         * request, and the server's read() returns 0; the descriptor stays
+         * open to read the reply. We go to FIN-WAIT-1, then FIN-WAIT-2. */
         errno = ENOSYS; /* step 3: replace this line */
         if (rc == -1)
             fail("shutdown");
@@ -100,8 +102,9 @@ int main(int argc, char *argv[])
             if (n == -1 && errno == EINTR)
                 continue;
             /* -1 with ECONNRESET: the server sent RST */
-            if (said_read(fd, n, "the server's FIN, end of the reply", 0) == -1)
+            if (said_read(fd, n, "the server's FIN, end of the reply", 0) == -1) {
                 fail("read");
+            }
             /* 0: the server's FIN. If ours was first, we are now in
              * TIME-WAIT: ss shows it, TCP_INFO on our descriptor says CLOSE. */
             if (n == 0)
@@ -114,10 +117,11 @@ int main(int argc, char *argv[])
     if (a.abort_close) {
         step(&a, fd, "setsockopt(SO_LINGER {1, 0})");
         rc = -1;
-        /* TODO 4: Set SO_LINGER on fd with setsockopt(2), level SOL_SOCKET
-         * (socket(7)), to a struct linger {l_onoff 1, l_linger 0 seconds};
-         * result in rc. Then close() drops whatever is queued and sends
-         * RST, not FIN: an abort, with no TIME-WAIT on either side. */
+        /* TODO 4: Make the close() below an abort, result in rc: turn the
+         * socket option SO_LINGER on for fd, with a linger time of 0
+         * seconds (socket(7), "Socket options"; setsockopt(2)). close()
+         * then drops whatever is queued and sends RST, not FIN: no
+         * TIME-WAIT on either side. */
         errno = ENOSYS; /* step 4: replace this line */
         if (rc == -1)
             fail("setsockopt SO_LINGER");
@@ -127,9 +131,9 @@ int main(int argc, char *argv[])
     step(&a, fd, "close(fd %d)", fd);
     int left = unread(fd);   /* unread data: close() sends RST, not FIN */
     rc = -1;
-    /* TODO 5: Release the descriptor with close(2), result in rc. The
-     * kernel finishes the connection without us: it sends FIN if we have
-     * not, or RST when data we never read is waiting (or SO_LINGER is 0). */
+    /* TODO 5: Release the descriptor, result in rc (close(2)). The kernel
+     * finishes the connection without us: it sends FIN if we have not, or
+     * RST when data we never read is waiting (or SO_LINGER is 0). */
     errno = ENOSYS; /* step 5: replace this line */
     if (rc == -1)
         fail("close");

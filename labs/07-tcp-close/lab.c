@@ -233,7 +233,8 @@ static void parse(int argc, char *argv[], const char *usage, const char *optstri
 
 void parse_server_args(int argc, char *argv[], const char *usage, struct args *a)
 {
-    parse(argc, argv, usage, ":b:r:s:p:ant:", a);
+    const char *options = ":b:r:s:p:ant:";
+    parse(argc, argv, usage, options, a);
     if (a->host == NULL)
         a->host = DEFAULT_HOST;
     a->port = DEFAULT_PORT;
@@ -246,7 +247,8 @@ void parse_server_args(int argc, char *argv[], const char *usage, struct args *a
 
 void parse_client_args(int argc, char *argv[], const char *usage, struct args *a)
 {
-    parse(argc, argv, usage, ":r:s:p:cL", a);
+    const char *options = ":r:s:p:cL";
+    parse(argc, argv, usage, options, a);
     if (argc - optind != 2)
         usage_error(usage, "%s", argc - optind < 2 ? "HOST and PORT are needed"
                                                    : "too many arguments");

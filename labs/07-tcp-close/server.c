@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: server [-b ADDR] [-r BYTES] [-s CTL] [-p MS] [-t SECONDS] [-a] [-n] [PORT]\n"
+    "usage: server [-b ADDR] [-r BYTES] [-s CTL] [-p MS] [-t SECONDS] [-a] [-n]"
+    " [PORT]\n"
     "  Reads each client's request until the client shuts down its sending\n"
     "  side (read() returns 0), replies with it upper-cased, then closes.\n"
     "  A request over 16 MiB is refused: closed unread, the connection is reset.\n"
@@ -51,10 +52,11 @@ int main(int argc, char *argv[])
     say("socket(%s, SOCK_STREAM) = fd %d", family_name(res->ai_family), lfd);
     exit_on_signals(lfd);
     if (!a.no_reuse) {
-        /* TODO 1: Set SO_REUSEADDR to 1 on lfd with setsockopt(2) (level
-         * SOL_SOCKET, socket(7)), result in rc: bind() may then take a port
-         * that only TIME-WAIT connections still hold, so a restarted server
-         * gets its port back at once. */
+        /* TODO 1: Let bind() take a port that only TIME-WAIT connections
+         * still hold: turn on the socket option SO_REUSEADDR on lfd
+         * (socket(7), "Socket options"; setsockopt(2)), result in rc. A
+         * restarted server gets its port back at once, and still no two
+         * servers can listen on one port. */
         errno = ENOSYS; /* step 1: replace this line */
         if (rc == -1)
             fail("setsockopt SO_REUSEADDR");
@@ -96,9 +98,10 @@ static void serve(struct args *a, int cfd)
     step(a, cfd, a->active ? "read() once" : "read() until it returns 0");
     for (;;) {
         n = -1;
-        /* TODO 2: read(2) the next part of the request from cfd into
-         * req + len, at most sizeof req - len bytes, into n. This loop
-         * calls it until it returns 0: the client's FIN, its shutdown(). */
+        /* TODO 2: Read the next part of the request from cfd, result in
+         * n (read(2)): it goes after the len bytes already in req, and may
+         * fill all the room left there. This loop reads again until read()
+         * returns 0: the client's FIN, its shutdown(). */
         errno = ENOSYS; /* step 2: replace this line */
         if (n == -1 && errno == EINTR)
             continue;
@@ -160,3 +163,4 @@ done:
     else
         say("close(fd %d) = 0", cfd);
 }
+

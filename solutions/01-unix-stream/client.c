@@ -17,10 +17,19 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: client [PATH] < input > output\n"
+    "usage: client "
+    /* EXTRA 2: -t in the usage line */
+    "[-t SECONDS] "
+    /* END EXTRA 2 */
+    "[PATH] < input > output\n"
     "  Sends standard input to the upper-case echo server at the Unix\n"
     "  stream socket PATH (default " DEFAULT_PATH ") and writes the\n"
-    "  replies to standard output.\n";
+    "  replies to standard output.\n"
+    /* EXTRA 2: the usage of -t */
+    "  -t SECONDS  give up (exit 1) when the server, owing a reply, sends\n"
+    "              nothing for that long (default 0: wait for ever)\n"
+    /* END EXTRA 2 */
+    ;
 
 int main(int argc, char *argv[])
 {
@@ -30,13 +39,20 @@ int main(int argc, char *argv[])
     size_t pending = 0, off = 0;   /* bytes of out[] not yet sent */
     unsigned long long sent = 0, echoed = 0;   /* bytes, for the check at the end */
     int stdin_done = 0, fd = -1, connected = -1;
+    struct options opt = { .mode = NULL };   /* the client takes no option */
 
     open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
-    parse_args(argc, argv, usage, &addr, NULL, NULL);
+    /* EXTRA 2: -t SECONDS */
+    long limit = 0;
+    opt.timeout = &limit;
+    /* END EXTRA 2 */
+    parse_args(argc, argv, usage, &addr, &opt);
     signal(SIGPIPE, SIG_IGN);   /* a vanished server gives EPIPE, not death */
 
-    /* TODO 5: Create a stream socket (AF_UNIX, SOCK_STREAM) into fd and
-     * connect(2) it to addr; keep connect's result in connected. */
+    /* TODO 5: Make a socket of the server's kind in fd (checked and
+     * narrated as the server does), then connect it to the server's path,
+     * in addr, keeping the result in connected. See socket(2),
+     * connect(2), and unix(7) "ERRORS". */
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd == -1)
         fail("socket");
@@ -58,11 +74,28 @@ int main(int argc, char *argv[])
             { .fd = (stdin_done || pending) ? -1 : 0, .events = POLLIN },
             { .fd = fd, .events = POLLIN | (pending ? POLLOUT : 0) },
         };
-        if (poll(p, 2, -1) == -1) {
+        int wait_ms = -1;   /* poll(2)'s timeout: -1 waits for ever */
+        /* EXTRA 2: -t: owed a reply (or the end), wait that long at most */
+        if (limit > 0 && (pending || stdin_done || sent > echoed))
+            wait_ms = (int)limit * 1000;
+        /* END EXTRA 2 */
+        int ready = poll(p, 2, wait_ms);
+        if (ready == -1) {
             if (errno == EINTR)
                 continue;
             fail("poll");
         }
+        /* EXTRA 2: poll() = 0: nothing came for -t seconds */
+        if (ready == 0) {
+            say("poll() = 0: nothing from the server for %ld s", limit);
+            failx("no reply from the server for %ld s: giving up", limit);
+        }
+        /* END EXTRA 2 */
+        /* POLLNVAL: fd is not an open descriptor (poll(2)). Only a bug does
+         * that (fd closed too early, say), and poll() would say it again at
+         * once, for ever: stop rather than spin at full speed. */
+        if (p[1].revents & POLLNVAL)
+            failx("poll: fd %d is not open (POLLNVAL): was it closed?", fd);
         if (p[0].revents) {                      /* more input to send */
             ssize_t n = read(0, out, sizeof out);
             if (n == -1 && errno != EINTR)
@@ -73,9 +106,11 @@ int main(int argc, char *argv[])
             }
             if (n == 0) {
                 int shut = -1;
-                /* TODO 6: Standard input is over. Tell the server with
-                 * shutdown(2), closing our sending direction only: we
-                 * still have replies to read. Keep the result in shut. */
+                /* TODO 6: Tell the server that nothing more is coming
+                 * (standard input is over), while keeping the socket
+                 * open for the replies still on their way: close the
+                 * sending direction only. Keep the result in shut. See
+                 * shutdown(2). */
                 shut = shutdown(fd, SHUT_WR);
                 /* END TODO 6 */
                 if (shut == -1)

@@ -14,6 +14,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+/* EXTRA 1: clock_gettime() */
+#include <time.h>
+/* END EXTRA 1 */
 #include <unistd.h>
 
 const char *prog = "lab01";
@@ -318,7 +321,7 @@ static long option_value(const char *usage, char *argv[], int i, const char *wan
 /* == end canonical: option == */
 
 void parse_args(int argc, char *argv[], const char *usage,
-                struct sockaddr_un *addr, long *mode, long *timeout)
+                struct sockaddr_un *addr, const struct options *opt)
 {
     const char *path = DEFAULT_PATH;
     int i = 1;
@@ -330,10 +333,14 @@ void parse_args(int argc, char *argv[], const char *usage,
         }
     }
     for (; i < argc && argv[i][0] == '-'; i += 2) {
-        if (mode != NULL && strcmp(argv[i], "-m") == 0)
-            *mode = option_value(usage, argv, i, "MODE: octal, 0 to 0777", 8, 0, 0777);
-        else if (timeout != NULL && strcmp(argv[i], "-t") == 0)
-            *timeout = option_value(usage, argv, i, "SECONDS: 0 to 86400", 10, 0, 86400);
+        if (opt->mode != NULL && strcmp(argv[i], "-m") == 0)
+            *opt->mode = option_value(usage, argv, i, "MODE: octal, 0 to 0777", 8, 0, 0777);
+        else if (opt->timeout != NULL && strcmp(argv[i], "-t") == 0)
+            *opt->timeout = option_value(usage, argv, i, "SECONDS: 0 to 86400", 10, 0, 86400);
+        /* EXTRA 1: -c MAX */
+        else if (opt->clients != NULL && strcmp(argv[i], "-c") == 0)
+            *opt->clients = option_value(usage, argv, i, "MAX: 1 to 64", 10, 1, MAX_CLIENTS);
+        /* END EXTRA 1 */
         else
             usage_error(usage, "unknown option '%s'", argv[i]);
     }
@@ -352,6 +359,46 @@ void parse_args(int argc, char *argv[], const char *usage,
     addr->sun_family = AF_UNIX;
     memcpy(addr->sun_path, path, len + 1);
 }
+
+/* EXTRA 1: server -c's helpers */
+long long now_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)   /* clock_gettime(2) */
+        fail("clock_gettime");
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int step_client(struct client *c, short revents)
+{
+    /* The descriptor never blocks (O_NONBLOCK): a client that stalls
+     * holds nobody but itself. EAGAIN: poll() was too hopeful; wait
+     * again, unless it reported an error that no call will clear. */
+    int out = c->off < c->len;
+    ssize_t n = out ? write(c->fd, c->buf + c->off, c->len - c->off)
+                    : read(c->fd, c->buf, sizeof c->buf);
+    if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return (revents & (POLLERR | POLLNVAL)) ? -1 : 0;
+    if (n == 0 && !out) {
+        say("read(fd %d) = 0: peer closed", c->fd);
+        return -1;
+    }
+    if (n <= 0) {
+        say("%s(fd %d) = -1: %s", out ? "write" : "read", c->fd, strerror(errno));
+        return -1;
+    }
+    say("%s(fd %d) = %zd bytes", out ? "write" : "read", c->fd, n);
+    if (out) {
+        c->off += (size_t)n;
+    } else {
+        upcase(c->buf, (size_t)n);
+        c->len = (size_t)n;
+        c->off = 0;
+    }
+    c->last = now_ms();
+    return 0;
+}
+/* END EXTRA 1 */
 
 /* == canonical: bytes == */
 void upcase(char *buf, size_t n)

@@ -14,6 +14,9 @@
 #define DEFAULT_PATH "/tmp/lab01.sock"   /* used when no PATH is given */
 #define BUF_SIZE 65536                   /* bytes the server moves per read() */
 #define CHUNK (1024 * 1024)              /* bytes the client hands write() */
+/* EXTRA 1: the most clients that server -c serves at once */
+#define MAX_CLIENTS 64
+/* END EXTRA 1 */
 
 /* == canonical: narration == */
 /* The program's name ("server", "client"...): prefixes its narration and
@@ -77,13 +80,41 @@ void accept_failed(void);
 void bound_waits(int fd, int seconds);
 /* == end canonical: timeouts == */
 
-/* Reads the command line "[-m MODE] [-t SECONDS] [PATH]" into addr,
- * *mode and *timeout (the client passes NULL for both: it takes no
- * option). -h/--help prints the usage and exits 0. A PATH that sun_path
+/* The options a program takes: where each one's value goes, or NULL when
+ * the program does not take it (then it is a usage error). */
+struct options {
+    long *mode;      /* -m MODE: the socket file's permissions, in octal */
+    long *timeout;   /* -t SECONDS: the bound on each wait for the peer */
+    /* EXTRA 1: -c MAX, the server's clients at once */
+    long *clients;
+    /* END EXTRA 1 */
+};
+
+/* Reads the command line "[OPTIONS] [PATH]" into addr and where opt
+ * says. -h/--help prints the usage and exits 0. A PATH that sun_path
  * cannot hold (108 bytes with the closing NUL, see unix(7)) is a usage
  * error, refused before any socket exists. */
 void parse_args(int argc, char *argv[], const char *usage,
-                struct sockaddr_un *addr, long *mode, long *timeout);
+                struct sockaddr_un *addr, const struct options *opt);
+
+/* EXTRA 1: server -c: a client served among others (serve_many()) */
+/* Its descriptor (-1: a free slot), the reply not yet written (buf[off]
+ * to buf[len]), and when it last moved, in ms (now_ms()). */
+struct client {
+    int fd;
+    size_t len, off;
+    long long last;
+    char buf[BUF_SIZE];
+};
+
+/* Milliseconds on CLOCK_MONOTONIC, a clock that never jumps. */
+long long now_ms(void);
+
+/* One move on a client that poll() woke with revents: write more of its
+ * reply, or read what it sent and make that the reply; narrated. Returns
+ * 0, or -1 when the client is gone or failed: close it. */
+int step_client(struct client *c, short revents);
+/* END EXTRA 1 */
 
 /* == canonical: bytes == */
 /* The protocol: ASCII a-z become A-Z, every other byte is left alone. */

@@ -10,11 +10,9 @@
 #include "lab.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -35,7 +33,6 @@ int main(int argc, char *argv[])
     int stdin_done = 0, fd = -1, rc = -1, type = 0;
     socklen_t len = sizeof type;
     struct sockaddr_un peer;
-    char *end = NULL;
 
     open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
     parse_help(argc, argv, usage);
@@ -43,11 +40,9 @@ int main(int argc, char *argv[])
         usage_error(usage, "missing FD, the number of an inherited socket descriptor");
     if (argc > 2)
         usage_error(usage, "too many arguments");
-    errno = 0;
-    long n = strtol(argv[1], &end, 10);
-    if (argv[1][0] < '0' || argv[1][0] > '9' || *end != '\0' || errno != 0 || n > INT_MAX)
+    fd = fd_number(argv[1]);   /* lab.c */
+    if (fd == -1)
         usage_error(usage, "FD '%s' is not a descriptor number", argv[1]);
-    fd = (int)n;
 
     /* Is fd a stream socket? getsockopt(2) SO_TYPE says, and it fails with
      * EBADF if fd is not open, ENOTSOCK if it is not a socket (socket(7)). */
@@ -83,6 +78,8 @@ int main(int argc, char *argv[])
                 continue;
             fail("poll");
         }
+        if (p[1].revents & POLLNVAL)   /* fd is closed: no call on it can work again */
+            failx("poll: fd %d is not open (POLLNVAL)", fd);
         if (p[0].revents) {                      /* more input to send */
             ssize_t r = read(0, out, sizeof out);
             if (r == -1 && errno != EINTR)
@@ -92,9 +89,10 @@ int main(int argc, char *argv[])
                 off = 0;
             }
             if (r == 0) {
-                /* TODO 6: Standard input is over. Tell the server with
-                 * shutdown(2), closing our sending direction only: we
-                 * still have replies to read. Keep the result in rc. */
+                /* TODO 6: Tell the server that the input is over: close
+                 * the sending direction of fd, and only that one, with
+                 * shutdown(2) ("DESCRIPTION"); keep the result in rc. The
+                 * replies still have to be read. */
                 rc = shutdown(fd, SHUT_WR);
                 /* END TODO 6 */
                 if (rc == -1)

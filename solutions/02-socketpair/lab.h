@@ -46,6 +46,18 @@ int set_nonblocking(int fd);
  * output and exit 0. Each program then reads its own arguments. */
 void parse_help(int argc, char *argv[], const char *usage);
 
+/* A descriptor number given as text ("4"): decimal digits only, at most
+ * INT_MAX. Returns it, or -1 when s is not one. */
+int fd_number(const char *s);
+
+/* What the socket fd is, read back from the kernel for the narration:
+ * "AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC". In a static buffer. */
+const char *socket_kind(int fd);
+
+/* What exec will do with descriptor fd, read back from its FD_CLOEXEC
+ * flag: "survives exec", "is closed by exec" or "is not open". */
+const char *at_exec(int fd);
+
 /* == canonical: bytes == */
 /* The protocol: ASCII a-z become A-Z, every other byte is left alone. */
 void upcase(char *buf, size_t n);

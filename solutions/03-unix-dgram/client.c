@@ -19,19 +19,33 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: client [-n] [PATH] < input > output\n"
+    "usage: client [-n]"
+    /* EXTRA 1: the option -t, in the usage */
+    " [-t SECONDS]"
+    /* END EXTRA 1 */
+    " [PATH] < input > output\n"
     "  Sends each line of standard input, without its newline, as one\n"
     "  datagram (at most 65536 bytes) to the upper-case echo server at the\n"
     "  Unix datagram socket PATH (default " DEFAULT_PATH "), and writes\n"
     "  each reply to standard output as one line.\n"
     "  -n  no bind: show why the client needs an address (the server\n"
-    "      cannot reply, and the client waits forever)\n";
+    "      cannot reply, and the client waits forever)\n"
+    /* EXTRA 1: the option -t, in the usage */
+    "  -t SECONDS  give up (exit 1) when replies are due and none has come\n"
+    "      for SECONDS, 1 to 3600\n"
+    /* END EXTRA 1 */
+    ;
+static const char takes[] = "n"   /* the option letters */
+    /* EXTRA 1: the option -t */
+    "t"
+    /* END EXTRA 1 */
+    ;
 
 int main(int argc, char *argv[])
 {
     prog = "client";
-    struct sockaddr_un addr, me = { .sun_family = AF_UNIX };
-    socklen_t melen = sizeof me;
+    struct sockaddr_un addr, me = { .sun_family = AF_UNIX }, peer;
+    socklen_t melen = sizeof me, peerlen = sizeof peer;
     struct options opt;
     /* Standard input, read with read(2) into a buffer of our own (lab.c):
      * when ready, the next line is its first len bytes unsent. */
@@ -40,9 +54,12 @@ int main(int argc, char *argv[])
     size_t len = 0, unanswered = 0;   /* bytes sent, no reply yet */
     long sent = 0, received = 0;
     int ready = 0, waiting = 0, fd = -1, rc = -1, connected = -1;
+    /* EXTRA 1: -t: when the client last had news: a reply, or none due */
+    long news_at = 0, seen = -1;
+    /* END EXTRA 1 */
 
     open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
-    parse_args(argc, argv, usage, "n", &addr, &opt);
+    parse_args(argc, argv, usage, takes, &addr, &opt);
     signal(SIGPIPE, SIG_IGN);
 
     fd = socket(AF_UNIX, SOCK_DGRAM, 0);
@@ -53,11 +70,11 @@ int main(int argc, char *argv[])
     if (opt.no_bind) {
         say("bind() skipped (-n): the server will have no address to reply to");
     } else {
-        /* TODO 5: Give the client an address of its own, or the replies have
-         * nowhere to go: bind(2) fd to me with an address length of
-         * sizeof(sa_family_t) (sun_family only). That is Linux autobind
-         * (unix(7), "Autobind feature"): the kernel picks an abstract name,
-         * and no file is made. Keep the result in rc. */
+        /* TODO 5: Give fd an address of its own, or the replies have
+         * nowhere to go, and keep the call's result in rc. Let the kernel
+         * choose a name that is unique and makes no file: unix(7),
+         * "Autobind feature" says which address, of which length, asks for
+         * one (me holds AF_UNIX and nothing else); bind(2). */
         rc = bind(fd, (struct sockaddr *)&me, sizeof(sa_family_t));
         /* END TODO 5 */
         if (rc == -1)
@@ -68,15 +85,20 @@ int main(int argc, char *argv[])
         fail("getsockname");
     say("getsockname() = %s", addr_name(&me, melen));
 
-    /* TODO 6: connect(2) fd to the server's address addr, keeping the result
-     * in connected. A datagram socket makes no connection: connect() sets the
-     * default destination of send(), and from now on only the server's
-     * datagrams reach us. */
+    /* TODO 6: Make the server, at addr, the socket's default destination
+     * and its only source, so that send() needs no address and only the
+     * server's datagrams reach us; keep the call's result in connected.
+     * connect(2) (on a datagram socket it sends nothing); unix(7),
+     * "ERRORS", for what a missing server looks like. */
     connected = connect(fd, (struct sockaddr *)&addr, sizeof addr);
     /* END TODO 6 */
     if (connected == -1)
         fail("connect %s", addr.sun_path);   /* ENOENT: no file; ECONNREFUSED: nobody bound */
-    say("connect(\"%s\") = 0", addr.sun_path);
+    /* Our peer now, as the kernel says (getpeername(2)): the server, if
+     * that is where connect() was asked to go. */
+    if (getpeername(fd, (struct sockaddr *)&peer, &peerlen) == -1)
+        fail("getpeername");
+    say("connect(%s) = 0", addr_name(&peer, peerlen));
 
     /* When the server's receive queue is full, send() would block, while
      * the server's replies wait for us to read them. So the socket is
@@ -102,6 +124,19 @@ int main(int argc, char *argv[])
          * send(); after EAGAIN, wait for POLLOUT. Replies due: wait, but
          * look every PROBE_MS whether the server is still there. */
         int timeout = go && !waiting ? 0 : received < sent ? PROBE_MS : -1;
+        /* EXTRA 1: -t SECONDS: replies due, and none for that long: give up */
+        if (received != seen || received == sent) {
+            seen = received;   /* news, or nothing due: the clock starts again */
+            news_at = now_ms();   /* (lab.c) */
+        }
+        if (opt.deadline > 0 && received < sent) {
+            long left = news_at + opt.deadline * 1000 - now_ms();
+            if (left <= 0)
+                failx("no reply in %ld s: %ld of %ld replies missing", opt.deadline, sent - received, sent);
+            if (timeout != 0 && left < timeout)
+                timeout = (int)left;   /* wake at the deadline */
+        }
+        /* END EXTRA 1 */
         int r = poll(p, 2, timeout);
         if (r == -1) {
             if (errno == EINTR)
@@ -111,7 +146,7 @@ int main(int argc, char *argv[])
         if (r == 0 && timeout > 0) {
             /* A datagram socket has no connection that the server's death
              * could end: nothing tells us. Ask (lab.c). */
-            say("poll() = 0: no reply in %d ms", PROBE_MS);
+            say("poll() = 0: no reply in %d ms", timeout);
             int gone = probe_socket_file(&addr, SOCK_DGRAM);
             if (gone != 0) {
                 say("connect(\"%s\") = -1 on a new socket: %s", addr.sun_path, strerror(gone));
@@ -119,6 +154,11 @@ int main(int argc, char *argv[])
             }
             say("connect(\"%s\") = 0 on a new socket: the server is there", addr.sun_path);
         }
+        /* The socket closed under us (POLLNVAL), or shut both ways
+         * (POLLHUP): no call on it can make progress, and poll(2) would
+         * say so again at once, for ever. */
+        if (p[1].revents & (POLLNVAL | POLLHUP))
+            failx("poll: fd %d %s", fd, p[1].revents & POLLNVAL ? "is not open (POLLNVAL)" : "hung up (POLLHUP)");
         if (p[0].revents)
             read_input(&in);   /* read(2) on 0, after what is not sent: lab.c */
         if (go) {   /* one line, one datagram: all of it or nothing */

@@ -16,6 +16,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+/* EXTRA 1: clock_gettime() */
+#include <time.h>
+/* END EXTRA 1 */
 #include <unistd.h>
 
 const char *prog = "lab03";
@@ -255,15 +258,31 @@ void own_socket_file(int lfd)
 }
 /* == end canonical: socket-file == */
 
+/* == canonical: option == */
+/* The value of option argv[i], a number from min to max in base (8 for a
+ * mode, 10 else); anything else is a usage error naming what was wanted. */
+static long option_value(const char *usage, char *argv[], int i, const char *want,
+                         int base, long min, long max)
+{
+    char *end;
+    if (argv[i + 1] == NULL)
+        usage_error(usage, "%s needs a value (%s)", argv[i], want);
+    long v = strtol(argv[i + 1], &end, base);
+    if (argv[i + 1][0] == '\0' || *end != '\0' || v < min || v > max)
+        usage_error(usage, "bad %s '%s' (%s)", argv[i], argv[i + 1], want);
+    return v;
+}
+/* == end canonical: option == */
+
 void parse_args(int argc, char *argv[], const char *usage, const char *takes,
                 struct sockaddr_un *addr, struct options *opt)
 {
     const char *path = DEFAULT_PATH;
     int i = 1;
 
+    memset(opt, 0, sizeof *opt);
     opt->mode = -1;
     opt->size = MAX_MSG;
-    opt->no_bind = 0;
     for (int j = 1; j < argc; j++) {
         if (strcmp(argv[j], "-h") == 0 || strcmp(argv[j], "--help") == 0) {
             fputs(usage, stdout);
@@ -274,24 +293,20 @@ void parse_args(int argc, char *argv[], const char *usage, const char *takes,
         char o = argv[i][1];
         if (o == '\0' || argv[i][2] != '\0' || strchr(takes, o) == NULL)
             usage_error(usage, "unknown option '%s'", argv[i]);
-        if (o == 'n') {
+        if (o == 'n')
             opt->no_bind = 1;
-            continue;
-        }
-        if (i + 1 >= argc)
-            usage_error(usage, "%s needs a %s", argv[i], o == 'm' ? "MODE" : "SIZE");
-        const char *arg = argv[++i];
-        char *end;
-        long v = strtol(arg, &end, o == 'm' ? 8 : 10);
-        int bad = arg[0] == '\0' || *end != '\0';
-        if (o == 'm' && (bad || v < 0 || v > 0777))
-            usage_error(usage, "bad MODE '%s' (octal, 0 to 0777)", arg);
-        if (o == 's' && (bad || v < 1 || v > MAX_MSG))
-            usage_error(usage, "bad SIZE '%s' (1 to %d bytes)", arg, MAX_MSG);
         if (o == 'm')
-            opt->mode = v;
-        else
-            opt->size = v;
+            opt->mode = option_value(usage, argv, i++, "MODE: octal, 0 to 0777", 8, 0, 0777);
+        if (o == 's')
+            opt->size = option_value(usage, argv, i++, "SIZE: 1 to 65536 bytes", 10, 1, MAX_MSG);
+        /* EXTRA 1: -t SECONDS */
+        if (o == 't')
+            opt->deadline = option_value(usage, argv, i++, "SECONDS: 1 to 3600", 10, 1, 3600);
+        /* END EXTRA 1 */
+        /* EXTRA 2: -c */
+        if (o == 'c')
+            opt->creds = 1;
+        /* END EXTRA 2 */
     }
     if (i < argc)
         path = argv[i++];
@@ -307,6 +322,24 @@ void parse_args(int argc, char *argv[], const char *usage, const char *takes,
     memset(addr, 0, sizeof *addr);
     addr->sun_family = AF_UNIX;
     memcpy(addr->sun_path, path, len + 1);
+}
+
+const char *socket_kind(int fd)
+{
+    static char kind[64];
+    int domain, type;
+    socklen_t len = sizeof domain;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1)
+        fail("getsockopt SO_DOMAIN (fd %d)", fd);
+    len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+        fail("getsockopt SO_TYPE (fd %d)", fd);
+    snprintf(kind, sizeof kind, "%s, %s",
+             domain == AF_UNIX ? "AF_UNIX" : domain == AF_INET ? "AF_INET" :
+             domain == AF_INET6 ? "AF_INET6" : "another domain",
+             type == SOCK_DGRAM ? "SOCK_DGRAM" : type == SOCK_STREAM ? "SOCK_STREAM" :
+             type == SOCK_SEQPACKET ? "SOCK_SEQPACKET" : "another type");
+    return kind;
 }
 
 const char *addr_name(const struct sockaddr_un *a, socklen_t len)
@@ -529,6 +562,16 @@ void reply_done(int sfd, ssize_t w, int pin)
     if (pin != -1 && close(pin) == -1)
         fail("close");
 }
+
+/* EXTRA 1: a clock for the client's -t */
+long now_ms(void)
+{
+    struct timespec t;
+    if (clock_gettime(CLOCK_MONOTONIC, &t) == -1)
+        fail("clock_gettime");
+    return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+/* END EXTRA 1 */
 
 /* == canonical: bytes == */
 void upcase(char *buf, size_t n)

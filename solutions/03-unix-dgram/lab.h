@@ -77,6 +77,12 @@ struct options {
     long mode;     /* -m MODE: the socket file's permissions (server) */
     long size;     /* -s SIZE: the server's receive buffer, 1 to MAX_MSG */
     int no_bind;   /* -n: the client skips bind() (client) */
+    /* EXTRA 1: the client's -t SECONDS (0: not given) */
+    long deadline;
+    /* END EXTRA 1 */
+    /* EXTRA 2: the server's -c */
+    int creds;
+    /* END EXTRA 2 */
 };
 
 /* Reads the command line "[OPTIONS] [PATH]" into addr and opt. takes lists
@@ -86,6 +92,12 @@ struct options {
  * error, refused before any socket exists. */
 void parse_args(int argc, char *argv[], const char *usage, const char *takes,
                 struct sockaddr_un *addr, struct options *opt);
+
+/* The domain and type of socket fd, as the kernel says (getsockopt(2),
+ * SO_DOMAIN and SO_TYPE, socket(7); SO_DOMAIN is Linux-specific), for the
+ * narration of socket(): "AF_UNIX, SOCK_DGRAM". Exit 1 when fd is no
+ * socket. Returns a static buffer. */
+const char *socket_kind(int fd);
 
 /* A socket address as narration shows it, in quotes: a path
  * ("/tmp/lab03.sock") or an abstract name with a leading @ ("@0001a", see
@@ -128,6 +140,12 @@ void guard_replies(int sfd, const char *path);
 const char *reply_refused(int sfd, const struct msghdr *msg, size_t n,
                           struct sockaddr_un *to, socklen_t *tolen, int *pin);
 void reply_done(int sfd, ssize_t w, int pin);
+
+/* EXTRA 1: a clock for the client's -t */
+/* Milliseconds on a clock that only goes forward (clock_gettime(2),
+ * CLOCK_MONOTONIC: setting the date does not move it). */
+long now_ms(void);
+/* END EXTRA 1 */
 
 /* == canonical: bytes == */
 /* The protocol: ASCII a-z become A-Z, every other byte is left alone. */

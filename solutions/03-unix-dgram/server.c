@@ -9,6 +9,9 @@
  * socket(2), recv(2), send(2).
  */
 #define _DEFAULT_SOURCE   /* for SO_PASSCRED, Linux-specific (feature_test_macros(7)) */
+/* EXTRA 2: struct ucred, which glibc declares only with _GNU_SOURCE */
+#define _GNU_SOURCE
+/* END EXTRA 2 */
 #include "lab.h"
 
 #include <errno.h>
@@ -20,33 +23,48 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: server [-m MODE] [-s SIZE] [PATH]\n"
+    "usage: server [-m MODE] [-s SIZE]"
+    /* EXTRA 2: the option -c, in the usage */
+    " [-c]"
+    /* END EXTRA 2 */
+    " [PATH]\n"
     "  Serves upper-case echo on the Unix datagram socket PATH\n"
     "  (default " DEFAULT_PATH ").\n"
     "  -m MODE  permissions of the socket file, in octal (default 0700:\n"
     "           only the owner may send); -m 0777 lets anyone send\n"
     "  -s SIZE  receive buffer in bytes, 1 to 65536 (default 65536, the\n"
-    "           largest datagram of this lab); a longer datagram is truncated\n";
+    "           largest datagram of this lab); a longer datagram is truncated\n"
+    /* EXTRA 2: the option -c, in the usage */
+    "  -c       narrate each sender's pid, uid and gid, as the kernel gives them\n"
+    /* END EXTRA 2 */
+    ;
+static const char takes[] = "ms"   /* the option letters */
+    /* EXTRA 2: the option -c */
+    "c"
+    /* END EXTRA 2 */
+    ;
 
 int main(int argc, char *argv[])
 {
     prog = "server";
     static char buf[MAX_MSG];
-    struct sockaddr_un addr;
+    struct sockaddr_un addr, bound;
+    socklen_t boundlen = sizeof bound;
     struct options opt;
     int sfd = -1, rc = -1, on = 1;
 
     open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
-    parse_args(argc, argv, usage, "ms", &addr, &opt);
+    parse_args(argc, argv, usage, takes, &addr, &opt);
     signal(SIGPIPE, SIG_IGN);   /* the course's rule; datagrams never raise it */
 
-    /* TODO 1: Create the socket with socket(2): domain AF_UNIX, type
-     * SOCK_DGRAM (datagrams), protocol 0. Keep the descriptor in sfd. */
+    /* TODO 1: Create the server's socket, a Unix-domain one that carries
+     * datagrams, and keep its descriptor in sfd. socket(2) for the call,
+     * unix(7) for the domain and the types it offers. */
     sfd = socket(AF_UNIX, SOCK_DGRAM, 0);
     /* END TODO 1 */
     if (sfd == -1)
         fail("socket");
-    say("socket(AF_UNIX, SOCK_DGRAM) = fd %d", sfd);
+    say("socket(%s) = fd %d", socket_kind(sfd), sfd);   /* as the kernel says: lab.c */
 
     /* Linux-specific (unix(7), SO_PASSCRED): each datagram comes with its
      * sender's pid, uid and gid (SCM_CREDENTIALS), checked by the kernel.
@@ -66,9 +84,10 @@ int main(int argc, char *argv[])
     if (opt.mode != -1)
         say("umask(%04lo): bind() makes the file with mode %04lo", ~opt.mode & 0777, opt.mode);
     for (int attempt = 1; attempt <= 2; attempt++) {
-        /* TODO 2: Give the socket its name, the address clients send to:
-         * bind(2) sfd to addr, keeping the result in rc. (The loop around
-         * you replaces a stale socket file and lets you try again.) */
+        /* TODO 2: Give sfd its name, the path in addr that clients send
+         * to, and keep the call's result in rc. bind(2); unix(7),
+         * "Pathname sockets". (The loop around you replaces a stale
+         * socket file and lets you try again.) */
         rc = bind(sfd, (struct sockaddr *)&addr, sizeof addr);
         /* END TODO 2 */
         if (rc == 0 || errno != EADDRINUSE || attempt == 2)
@@ -78,8 +97,12 @@ int main(int argc, char *argv[])
     }
     if (rc == -1)
         fail("bind %s", addr.sun_path);
-    own_socket_file(sfd);
-    say("bind(\"%s\") = 0", addr.sun_path);
+    /* The name the socket got, as the kernel says (getsockname(2)): what
+     * bind() really did, whatever it was asked. */
+    if (getsockname(sfd, (struct sockaddr *)&bound, &boundlen) == -1)
+        fail("getsockname");
+    say("bind(%s) = 0", addr_name(&bound, boundlen));
+    own_socket_file(sfd);   /* removed at exit: lab.c */
     guard_replies(sfd, addr.sun_path);   /* what a reply must not reach: lab.c */
     printf("receiving on %s\n", addr.sun_path);   /* the readiness line */
     (void)fflush(stdout);   /* no reader is no reason to stop serving */
@@ -101,11 +124,12 @@ int main(int argc, char *argv[])
         ssize_t n = -1, w = -1;
         int pin = -1;
 
-        /* TODO 3: Receive one datagram with recvmsg(2), and its sender's
-         * address with it: point msg.msg_name at from and set msg.msg_namelen
-         * to sizeof from (recvmsg replaces it with the address's real length).
-         * Pass the flag MSG_TRUNC (Linux-specific, recv(2)): n is then the
-         * datagram's real length, even when buf was too short. */
+        /* TODO 3: Receive one datagram into msg, with its sender's address
+         * in from, and keep the datagram's real length in n, even when buf
+         * is too short for it. recv(2), "recvmsg()" for the address and
+         * its length (value-result: the room going in, the address's
+         * length coming out), "The flags argument" for the real length
+         * (a Linux-specific flag). */
         msg.msg_name = &from;
         msg.msg_namelen = sizeof from;
         n = recvmsg(sfd, &msg, MSG_TRUNC);
@@ -131,6 +155,17 @@ int main(int argc, char *argv[])
         } else {
             say("recvmsg() = %zd bytes from %s", n, sender);
         }
+        /* EXTRA 2: -c: who sent it, as the kernel says (SCM_CREDENTIALS) */
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); opt.creds && c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+            struct ucred who;   /* unix(7): pid, uid, gid; cmsg(3): copy, it may be unaligned */
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS ||
+                c->cmsg_len != CMSG_LEN(sizeof who))
+                continue;
+            memcpy(&who, CMSG_DATA(c), sizeof who);
+            say("credentials: pid %ld, uid %ld, gid %ld (SCM_CREDENTIALS)",
+                (long)who.pid, (long)who.uid, (long)who.gid);
+        }
+        /* END EXTRA 2 */
         upcase(buf, len);
 
         /* The sender chose the address we reply to. A path is looked up
@@ -146,11 +181,11 @@ int main(int argc, char *argv[])
             continue;
         }
         do {
-            /* TODO 4: Reply with sendto(2): the first len bytes of buf, to
-             * the checked address to, tolen bytes long. Pass the flag
-             * MSG_DONTWAIT (Linux and the BSDs, not POSIX.1-2008): a reply
-             * that cannot go at once fails with EAGAIN instead of waiting.
-             * Keep the result in w. */
+            /* TODO 4: Send the reply, the first len bytes of buf, to the
+             * checked address in to (tolen bytes long, not sizeof to),
+             * without ever waiting for room: a reply that cannot go at once
+             * must fail with EAGAIN. Keep the result in w. send(2),
+             * "sendto()" and the flags (one is Linux and BSD, not POSIX). */
             w = sendto(sfd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&to, tolen);
             /* END TODO 4 */
         } while (w == -1 && errno == EINTR);

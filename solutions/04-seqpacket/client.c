@@ -21,7 +21,11 @@ static const char usage[] =
     "usage: client [PATH] < input > output\n"
     "  Sends each line of standard input as one message to the upper-case\n"
     "  echo server at the Unix seqpacket socket PATH (default\n"
-    "  " DEFAULT_PATH ") and prints each reply on its own line.\n";
+    "  " DEFAULT_PATH ") and prints each reply on its own line.\n"
+    /* EXTRA 2: the usage of -w SECONDS */
+    "  -w SECONDS  exit 1 when a reply is owed and nothing comes for that long\n"
+    /* END EXTRA 2 */
+    ;
 
 int main(int argc, char *argv[])
 {
@@ -39,8 +43,9 @@ int main(int argc, char *argv[])
     parse_args(argc, argv, usage, &addr, NULL, NULL, NULL);
     signal(SIGPIPE, SIG_IGN);   /* a vanished server gives EPIPE, not death */
 
-    /* TODO 5: Create a seqpacket socket (AF_UNIX, SOCK_SEQPACKET) into fd
-     * and connect(2) it to addr; keep connect's result in rc. */
+    /* TODO 5: Create a socket of the server's type into fd (socket(2)),
+     * check it and narrate it as the server does, then connect it to the
+     * path in addr (connect(2)), keeping connect's result in rc. */
     fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
     if (fd == -1)
         fail("socket");
@@ -75,11 +80,26 @@ int main(int argc, char *argv[])
             { .fd = (stdin_done || ready) ? -1 : 0, .events = POLLIN },
             { .fd = fd, .events = POLLIN | (ready ? POLLOUT : 0) },
         };
+        /* EXTRA 2: -w SECONDS: a server that owes a reply and is silent
+         * (stopped, hung, hostile) must not hold us for ever: wait that
+         * long at most for anything to happen. Then the poll() below
+         * returns at once: readiness stays until it is used. */
+        if (reply_wait > 0 && received < sent) {
+            int moved = poll(p, 2, (int)reply_wait * 1000);
+            if (moved == -1 && errno != EINTR)
+                fail("poll");
+            if (moved == 0)
+                failx("no reply for %ld s (messages sent: %ld, replies received: %ld)",
+                      reply_wait, sent, received);
+        }
+        /* END EXTRA 2 */
         if (poll(p, 2, -1) == -1) {
             if (errno == EINTR)
                 continue;
             fail("poll");
         }
+        if (p[1].revents & POLLNVAL)   /* our socket is not open: a bug, not a peer */
+            failx("poll: fd %d is not an open descriptor (POLLNVAL)", fd);
         if (p[0].revents) {   /* more input: first move the unsent part to the front */
             memmove(in, in + start, have - start);
             have -= start;
@@ -108,7 +128,8 @@ int main(int argc, char *argv[])
                     say("recv() = 0 bytes: an empty reply");
                 else
                     say("recv() = %zd bytes", n);
-                received++;
+                if (++received > sent)   /* a broken or hostile server */
+                    failx("the server sent a reply to no message (messages sent: %ld)", sent);
                 reply[n] = '\n';
                 if (write_all(1, reply, (size_t)n + 1) == -1)
                     fail("write stdout");

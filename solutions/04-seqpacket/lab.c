@@ -303,6 +303,13 @@ void bound_waits(int fd, int seconds)
 }
 /* == end canonical: timeouts == */
 
+/* EXTRA 1: -u UID (server) */
+long only_uid = -1;
+/* END EXTRA 1 */
+/* EXTRA 2: -w SECONDS (client) */
+long reply_wait = 0;
+/* END EXTRA 2 */
+
 /* The number after an option: -m MODE (octal) or -s SIZE (decimal). */
 /* == canonical: option == */
 /* The value of option argv[i], a number from min to max in base (8 for a
@@ -339,6 +346,14 @@ void parse_args(int argc, char *argv[], const char *usage,
             *size = option_value(usage, argv, i, "SIZE: bytes, 1 to 65536", 10, 1, MAX_MSG);
         else if (timeout != NULL && strcmp(argv[i], "-t") == 0)
             *timeout = option_value(usage, argv, i, "SECONDS: 0 to 86400", 10, 0, 86400);
+        /* EXTRA 1: the server's -u UID (the server passes mode, the client NULL) */
+        else if (mode != NULL && strcmp(argv[i], "-u") == 0)
+            only_uid = option_value(usage, argv, i, "UID: 0 to 4294967294", 10, 0, 4294967294L);
+        /* END EXTRA 1 */
+        /* EXTRA 2: the client's -w SECONDS */
+        else if (mode == NULL && strcmp(argv[i], "-w") == 0)
+            reply_wait = option_value(usage, argv, i, "SECONDS: 1 to 86400", 10, 1, 86400);
+        /* END EXTRA 2 */
         else
             usage_error(usage, "unknown option '%s'", argv[i]);
     }

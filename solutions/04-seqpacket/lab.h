@@ -85,6 +85,12 @@ void bound_waits(int fd, int seconds);
  * usage error, refused before any socket exists. SIZE is 1 to MAX_MSG. */
 void parse_args(int argc, char *argv[], const char *usage,
                 struct sockaddr_un *addr, long *mode, long *size, long *timeout);
+/* EXTRA 1: server -u UID, read by parse_args() */
+extern long only_uid;     /* serve only user UID's clients; -1: anyone's */
+/* END EXTRA 1 */
+/* EXTRA 2: client -w SECONDS, read by parse_args() */
+extern long reply_wait;   /* give up after SECONDS without a reply owed; 0: never */
+/* END EXTRA 2 */
 
 /* The wart of AF_UNIX SOCK_SEQPACKET: a receive returns 0 both for a
  * message of zero bytes and at the end of the connection (EOF), with no

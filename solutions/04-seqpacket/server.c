@@ -9,6 +9,9 @@
  * (unix(7)), and so do FreeBSD, NetBSD and illumos; macOS and OpenBSD do
  * not. See unix(7), socket(2), recvmsg(2), poll(2).
  */
+/* EXTRA 1: struct ucred, for SO_PEERCRED, is Linux-specific (_GNU_SOURCE) */
+#define _GNU_SOURCE
+/* END EXTRA 1 */
 #include "lab.h"
 
 #include <errno.h>
@@ -28,6 +31,10 @@ static const char usage[] =
     "              only the owner may connect); -m 0777 lets anyone connect\n"
     "  -s SIZE     receive into a buffer of SIZE bytes (default 65536, the\n"
     "              largest message); a longer message is truncated\n"
+    /* EXTRA 1: the usage of -u UID */
+    "  -u UID      serve only the clients of user UID (SO_PEERCRED); close\n"
+    "              the others' connections unserved\n"
+    /* END EXTRA 1 */
     "  -t SECONDS  a client that sends nothing, or reads nothing, for that\n"
     "              long is dropped (default 30; 0: wait for ever)\n";
 
@@ -48,8 +55,9 @@ int main(int argc, char *argv[])
      * ignored, the send fails with EPIPE instead and we serve the next. */
     signal(SIGPIPE, SIG_IGN);
 
-    /* TODO 1: Create the listening socket with socket(2): domain AF_UNIX,
-     * type SOCK_SEQPACKET, protocol 0. Keep the descriptor in lfd. */
+    /* TODO 1: Create the listening socket, a Unix-domain socket that is
+     * connection-oriented and keeps message boundaries (socket(2); unix(7)
+     * names the type); keep its descriptor in lfd. */
     lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
     /* END TODO 1 */
     if (lfd == -1)
@@ -66,9 +74,11 @@ int main(int argc, char *argv[])
     if (mode != -1)
         say("umask(%04lo): bind() makes the file with mode %04lo", ~mode & 0777, mode);
     for (int attempt = 1; attempt <= 2; attempt++) {
-        /* TODO 2: Give the socket its name: bind(2) lfd to addr, keeping
-         * the result in bound. (The loop around you replaces a stale socket
-         * file, one left by a server that died, and lets you try again.) */
+        /* TODO 2: Give the socket its name, the path in addr, with bind(2),
+         * keeping the result in bound; the length is that of the whole
+         * address (unix(7), "Pathname sockets"). The loop around you
+         * replaces a stale socket file, one a dead server left, and lets
+         * you try again. */
         bound = bind(lfd, (struct sockaddr *)&addr, sizeof addr);
         /* END TODO 2 */
         if (bound == 0 || errno != EADDRINUSE || attempt == 2)
@@ -81,8 +91,9 @@ int main(int argc, char *argv[])
     own_socket_file(lfd);
     say("bind(\"%s\") = 0", addr.sun_path);
 
-    /* TODO 3: Turn the socket into a listening one with listen(2), with a
-     * backlog of 16 connections waiting to be accepted. */
+    /* TODO 3: Make the socket a listening one, with room for 16
+     * connections waiting to be accepted (listen(2)); keep the result in
+     * listening. */
     listening = listen(lfd, 16);
     /* END TODO 3 */
     if (listening == -1)
@@ -93,8 +104,9 @@ int main(int argc, char *argv[])
 
     for (;;) {
         int cfd = -1;
-        /* TODO 4: Wait for the next client with accept(2); it returns a
-         * new descriptor, connected to that client. Keep it in cfd. */
+        /* TODO 4: Take the next client's connection with accept(2), which
+         * waits for one; keep the new descriptor, connected to that client
+         * alone, in cfd. The listening socket stays for the next client. */
         cfd = accept(lfd, NULL, NULL);
         /* END TODO 4 */
         if (cfd == -1) {
@@ -102,6 +114,28 @@ int main(int argc, char *argv[])
             continue;
         }
         say("accept() = fd %d", cfd);
+        /* EXTRA 1: -u UID: who connected? The kernel recorded the client's
+         * pid, uid and gid at connect() (SO_PEERCRED, unix(7)): the client
+         * cannot forge them. Another user's connection is closed unserved. */
+        if (only_uid != -1) {
+            struct ucred who = { .pid = 0 };
+            socklen_t len = sizeof who;
+            int got = getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &who, &len);
+            if (got == -1)
+                say("getsockopt(fd %d, SO_PEERCRED) = -1: %s", cfd, strerror(errno));
+            else
+                say("getsockopt(SO_PEERCRED) = pid %ld, uid %ld, gid %ld",
+                    (long)who.pid, (long)who.uid, (long)who.gid);
+            if (got == -1 || (long)who.uid != only_uid) {
+                say("refused: not user %ld", only_uid);
+                if (close(cfd) == -1)
+                    say("close(fd %d) = -1: %s", cfd, strerror(errno));
+                else
+                    say("close(fd %d) = 0", cfd);
+                continue;
+            }
+        }
+        /* END EXTRA 1 */
         serve(cfd, (size_t)size);
         if (close(cfd) == -1)   /* the fd is freed anyway (close(2)): not fatal */
             say("close(fd %d) = -1: %s", cfd, strerror(errno));
@@ -124,10 +158,11 @@ static void serve(int cfd, size_t size)
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
         ssize_t n = -1, w;
         int closed = 0;
-        /* TODO 6: Receive one message with recvmsg(2) into msg, keeping the
-         * result in n. Pass the flag MSG_TRUNC (as an input flag it is
-         * Linux-specific): n is then the message's real length even when
-         * the buffer was too short; msg.msg_flags gets MSG_TRUNC as usual. */
+        /* TODO 6: Receive one whole message into msg with recvmsg(2),
+         * keeping the result in n, and ask that n be the message's real
+         * length even when the buffer was too short (recv(2), "The flags
+         * argument"; Linux-specific as an input flag). msg.msg_flags says
+         * whether the message was cut. */
         n = recvmsg(cfd, &msg, MSG_TRUNC);
         /* END TODO 6 */
         if (n == -1 && errno == EINTR)
@@ -140,12 +175,12 @@ static void serve(int cfd, size_t size)
             say("recvmsg() = -1: %s", strerror(errno));
             return;
         }
-        /* TODO 7: Tell an empty message from the end: if n is 0, set
-         * closed to peer_closed(cfd) (lab.c), which asks poll(2) for
-         * POLLRDHUP. recvmsg() returns 0 for both; the answer is certain
-         * only because this is request/reply: the client closes after it
-         * has read every reply, never with an empty message still waiting
-         * here for its reply. */
+        /* TODO 7: Tell an empty message from the end: only when n is 0, set
+         * closed to the answer of peer_closed() (lab.c), which asks poll(2)
+         * for POLLRDHUP. recvmsg() returns 0 for both; the answer is
+         * certain only because this is request/reply: the client closes
+         * after it has read every reply, never with an empty message still
+         * waiting here for its reply. */
         if (n == 0)
             closed = peer_closed(cfd);
         /* END TODO 7 */

@@ -15,13 +15,65 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+/* EXTRA 1: clock_gettime() */
+#include <time.h>
+/* END EXTRA 1 */
 
 static const char usage[] =
-    "usage: client HOST PORT < input > output\n"
+    "usage: client "
+    /* EXTRA 1: -T in the usage */
+    "[-T SECONDS] "
+    /* END EXTRA 1 */
+    "HOST PORT < input > output\n"
     "  Sends standard input to the upper-case echo server at HOST PORT over\n"
     "  TCP and writes the replies to standard output. HOST is a name\n"
     "  (localhost) or an address (127.0.0.1, ::1); each of its addresses is\n"
-    "  tried in turn.\n";
+    "  tried in turn.\n"
+    /* EXTRA 1: -T in the usage */
+    "  -T SECONDS  give up a connect() that has no answer after SECONDS (1 to\n"
+    "              3600; default: when the kernel stops resending the SYN)\n"
+    /* END EXTRA 1 */
+    ;
+
+/* EXTRA 1: connect_wait(), the end of a connect() that -T bounds */
+/* After a non-blocking connect() returned -1, EINPROGRESS (connect(2)):
+ * waits for the end of the handshake, seconds at most. poll() says when
+ * it is over (POLLOUT), getsockopt(SO_ERROR) how: 0, connected, or the
+ * reason (ECONNREFUSED...). Returns 0, or -1 with errno set: ETIMEDOUT
+ * when no answer came in time. name is the address, for the narration. */
+static int connect_wait(int fd, const char *name, int seconds)
+{
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    struct timespec now, end;
+    int n = -1, err = 0;
+    socklen_t len = sizeof err;
+
+    say("connect(%s) = -1: %s  state=%s", name, strerror(errno), tcp_state(fd));
+    if (clock_gettime(CLOCK_MONOTONIC, &end) == -1)
+        fail("clock_gettime");
+    end.tv_sec += seconds;
+    do {   /* after a signal (EINTR), the deadline stays where it was */
+        if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+            fail("clock_gettime");
+        long long ms = (end.tv_sec - now.tv_sec) * 1000LL +   /* the time left */
+                       (end.tv_nsec - now.tv_nsec) / 1000000;
+        n = poll(&p, 1, ms > 0 ? (int)ms : 0);
+    } while (n == -1 && errno == EINTR);
+    if (n == -1)
+        fail("poll");
+    if (n == 0) {   /* no SYN+ACK, no RST: the SYNs are lost, or dropped */
+        say("poll(POLLOUT, %d s) = 0: no answer  state=%s", seconds, tcp_state(fd));
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    say("poll(POLLOUT, %d s) = 1  state=%s", seconds, tcp_state(fd));
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+        fail("getsockopt SO_ERROR");
+    say("getsockopt(SO_ERROR) = 0  error=%s", err == 0 ? "0" : strerror(err));
+    errno = err;
+    return err == 0 ? 0 : -1;
+}
+/* END EXTRA 1 */
 
 int main(int argc, char *argv[])
 {
@@ -63,16 +115,25 @@ int main(int argc, char *argv[])
         rc = -1;
         /* TODO 7: Create a socket for this address with socket(2), with
          * ai's family, type and protocol, into fd. If that worked, narrate
-         * it as the lesson shows and connect(2) it to ai->ai_addr
-         * (ai->ai_addrlen bytes), result in rc: connect() sends the SYN and
-         * returns when the handshake is done, or has failed. If socket()
-         * failed (a machine without IPv6 refuses AF_INET6), leave rc at -1:
-         * the code below narrates either failure and tries the next one. */
+         * it as the lesson's transcripts show and connect(2) it to
+         * ai->ai_addr (ai->ai_addrlen bytes), result in rc: connect() sends
+         * the SYN and returns when the handshake is done, or has failed. If
+         * socket() failed (a machine without IPv6 refuses AF_INET6), leave
+         * rc at -1: the code below narrates either failure and tries the
+         * next one. */
         fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
         if (fd != -1) {
             say("socket(%s, SOCK_STREAM) = fd %d  state=%s", family_name(ai->ai_family),
                 fd, tcp_state(fd));
+            /* EXTRA 1: -T: connect() returns at once, connect_wait() waits */
+            if (connect_limit > 0 && set_nonblocking(fd) == -1)
+                fail("fcntl");
+            /* END EXTRA 1 */
             rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+            /* EXTRA 1: -T: the handshake goes on; wait for it, bounded */
+            if (connect_limit > 0 && rc == -1 && errno == EINPROGRESS)
+                rc = connect_wait(fd, name, connect_limit);
+            /* END EXTRA 1 */
         }
         /* END TODO 7 */
         if (rc == 0)
@@ -110,6 +171,8 @@ int main(int argc, char *argv[])
                 continue;
             fail("poll");
         }
+        if (p[1].revents & POLLNVAL)   /* fd is not open: poll() would say so for ever */
+            failx("poll: fd %d is not open (POLLNVAL)", fd);
         if (p[0].revents) {                      /* more input to send */
             ssize_t n = read(0, out, sizeof out);
             if (n == -1 && errno != EINTR)

@@ -217,6 +217,14 @@ static void help(int argc, char *argv[], const char *usage)
     }
 }
 
+/* The server's options for getopt(3); the leading ':' makes a missing
+ * value ':', not '?'. */
+#define SERVER_OPTIONS ":b:q:d:At:"
+/* EXTRA 2: and -k SECONDS */
+#undef SERVER_OPTIONS
+#define SERVER_OPTIONS ":b:q:d:At:k:"
+/* END EXTRA 2 */
+
 void parse_server_args(int argc, char *argv[], const char *usage,
                        struct server_args *a)
 {
@@ -228,14 +236,20 @@ void parse_server_args(int argc, char *argv[], const char *usage,
     a->defer = 0;
     a->no_accept = 0;
     a->timeout = DEFAULT_TIMEOUT;
+    /* EXTRA 2: no keepalive without -k */
+    a->keepalive = 0;
+    /* END EXTRA 2 */
     opterr = 0;   /* getopt(3) stays quiet: the messages are ours */
-    while ((c = getopt(argc, argv, ":b:q:d:At:")) != -1) {
+    while ((c = getopt(argc, argv, SERVER_OPTIONS)) != -1) {
         switch (c) {
         case 'b': a->host = optarg; break;
         case 'q': a->backlog = (int)number(usage, "BACKLOG", optarg, 0, 65535); break;
         case 'd': a->defer = (int)number(usage, "SECONDS", optarg, 1, 3600); break;
         case 'A': a->no_accept = 1; break;
         case 't': a->timeout = (int)number(usage, "SECONDS", optarg, 0, 86400); break;
+        /* EXTRA 2: TCP_KEEPIDLE's largest value is 32767 s (tcp(7)) */
+        case 'k': a->keepalive = (int)number(usage, "SECONDS", optarg, 1, 32767); break;
+        /* END EXTRA 2 */
         case ':': usage_error(usage, "-%c needs a value", optopt);
         default: usage_error(usage, "unknown option '-%c'", optopt);
         }
@@ -247,11 +261,22 @@ void parse_server_args(int argc, char *argv[], const char *usage,
     number(usage, "PORT", a->port, 0, 65535);
 }
 
+/* EXTRA 1: set by -T */
+int connect_limit = 0;
+/* END EXTRA 1 */
+
 void parse_client_args(int argc, char *argv[], const char *usage,
                        const char **host, const char **port)
 {
     int i = 1;
     help(argc, argv, usage);
+    /* EXTRA 1: -T SECONDS, before HOST (-T alone: an unknown option, below) */
+    if (argc > 2 && strcmp(argv[1], "-T") == 0) {
+        connect_limit = (int)number(usage, "SECONDS", argv[2], 1, 3600);
+        argc -= 2;   /* the rest is read as if -T SECONDS were not there */
+        argv += 2;
+    }
+    /* END EXTRA 1 */
     if (argc > 1 && strcmp(argv[1], "--") == 0)
         i = 2;   /* the end of the options, as for getopt(3): PORT may be "-1" */
     else if (argc > 1 && argv[1][0] == '-' && argv[1][1] != '\0')

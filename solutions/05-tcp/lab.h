@@ -83,11 +83,19 @@ struct server_args {
     int defer;          /* -d SECONDS, for TCP_DEFER_ACCEPT; 0: not set */
     int no_accept;      /* -A: listen, never accept */
     int timeout;        /* -t SECONDS, for bound_waits(); 0: no bound */
+    /* EXTRA 2: the server's -k SECONDS */
+    int keepalive;      /* -k SECONDS, keepalive probes (tcp(7)); 0: none */
+    /* END EXTRA 2 */
 };
 void parse_server_args(int argc, char *argv[], const char *usage,
                        struct server_args *a);
 void parse_client_args(int argc, char *argv[], const char *usage,
                        const char **host, const char **port);
+/* EXTRA 1: the client's -T SECONDS */
+/* client -T SECONDS HOST PORT: each connect() waits SECONDS at most; 0
+ * (no -T): as long as the kernel retries the SYN. */
+extern int connect_limit;
+/* END EXTRA 1 */
 
 /* "127.0.0.1:5005" or "[::1]:5005", numeric, into out (ADDR_STRLEN bytes). */
 void format_addr(const struct sockaddr *sa, socklen_t len, char *out);

@@ -3,10 +3,9 @@
  *   ./client [-c] [-n] [-t MS] [-b ADDR] [-p PORT] HOST PORT < input > output
  *
  * getaddrinfo() -> socket() (-> bind() with -b/-p) (-> connect() with -c)
- * -> each input line is one datagram sent, each datagram from the server
- * one output line -> at the end of input, wait for the replies still
- * missing: at most MS ms for the next one, as UDP may lose any datagram.
- * See udp(7), getaddrinfo(3), send(2), recv(2), poll(2).
+ * -> each input line one datagram, each datagram from the server one output
+ * line -> at the end of input, wait at most MS ms for each reply still
+ * missing: UDP may lose any datagram. udp(7), send(2), recv(2), poll(2).
  */
 #include "lab.h"
 
@@ -19,10 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A socket for the first usable address from *ai on, bound with -b or -p,
- * connected with -c; *ai is left pointing at that address. One that cannot
- * be used from here (no IPv6, say) is narrated and skipped; when none is
- * left, we exit. */
+/* A socket for the first usable address from *ai on (*ai is left there),
+ * bound with -b or -p, connected with -c. One that cannot be used from here
+ * (no IPv6, say) is narrated and skipped; when none is left, we exit. */
 static int open_socket(struct addrinfo **ai, const struct options *opt)
 {
     for (; *ai != NULL; *ai = (*ai)->ai_next) {
@@ -46,11 +44,12 @@ static int open_socket(struct addrinfo **ai, const struct options *opt)
         }
         if (opt->connect) {
             int rc = -1;
-            /* TODO 5: connect(2) fd to the server's address a->ai_addr
-             * (a->ai_addrlen bytes); keep the result in rc. On a UDP socket
-             * connect() sends nothing: it fixes the destination of send(),
-             * the kernel then drops datagrams from anyone else, and reports
-             * an ICMP "port unreachable" as ECONNREFUSED (udp(7)). */
+            /* TODO 5: Give the socket a peer: connect(2) fd to the server's
+             * address, the one a describes, and keep the result in rc. On
+             * UDP this sends nothing: it fixes where send() goes, makes the
+             * kernel drop datagrams from anyone else, and reports an ICMP
+             * "port unreachable" as ECONNREFUSED (udp(7), DESCRIPTION and
+             * ERRORS). */
             rc = connect(fd, a->ai_addr, a->ai_addrlen);
             /* END TODO 5 */
             if (rc == -1) {
@@ -68,14 +67,28 @@ static int open_socket(struct addrinfo **ai, const struct options *opt)
     }
     failx("no usable address for %s", opt->host);
 }
+/* EXTRA 1: the echo check: is reply the upper-case echo of line? */
+
+/* A reply is to the line in flight only if it is that line's echo: after a
+ * retransmission, the server may answer both copies, and the second answer
+ * arrives while the next line is in flight. A real protocol numbers its
+ * requests (DNS's ID; UNIX Network Programming 22.5); an echo compares. */
+static int is_echo(const char *reply, size_t n, const char *line, size_t len)
+{
+    if (n != len)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (reply[i] != (line[i] >= 'a' && line[i] <= 'z' ? line[i] - 'a' + 'A' : line[i]))
+            return 0;
+    return 1;
+}
+/* END EXTRA 1 */
 
 int main(int argc, char *argv[])
 {
     prog = "client";
     struct options opt;
-    struct addrinfo *list = NULL, *ai = NULL, hints = {
-        .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV,
-    };
+    struct addrinfo *list = NULL, *ai = NULL;
     static struct input in;   /* standard input: in.buf[in.start..in.have) is not sent yet */
     static char reply[BUF_SIZE + 1];
     size_t len = 0;           /* when ready, the next datagram: len bytes at in.buf + in.start */
@@ -86,10 +99,15 @@ int main(int argc, char *argv[])
     open_std_fds();   /* before any socket can take 0, 1 or 2 (lab.c) */
     parse_args(argc, argv, client_usage, "bcnpt", &opt);
     signal(SIGPIPE, SIG_IGN);
+    /* EXTRA 1: the retransmissions' state */
+    long tries = 0, first_timeout = opt.timeout;   /* this line's resends so far; -t */
+    size_t line_at = 0;   /* where the line in flight starts in in.buf: kept while we hold */
+    /* END EXTRA 1 */
     /* A name may have several addresses (localhost: ::1 and 127.0.0.1, on
      * many machines); getaddrinfo(3) lists them in the order to try. With
      * -b, only those of ADDR's family: we cannot send from ADDR to others. */
-    hints.ai_family = opt.family;
+    struct addrinfo hints = { .ai_family = opt.family, .ai_socktype = SOCK_DGRAM,
+                              .ai_flags = AI_NUMERICSERV };
     int gai = getaddrinfo(opt.host, opt.port, &hints, &list);
     if (gai != 0)
         failx("getaddrinfo %s%s%s: %s", opt.host, opt.local != NULL ? " for -b " : "",
@@ -103,6 +121,9 @@ int main(int argc, char *argv[])
     for (;;) {
         int holding = !answered && !opt.no_reply && sent > 0;
         int waiting = !opt.no_reply && received < sent;
+        /* EXTRA 1: with -r, one line at a time: it may have to go again */
+        holding |= opt.retries > 0 && waiting;
+        /* END EXTRA 1 */
         if (!ready && !holding) {
             ready = next_line(&in, &len, sent + 1);   /* a whole line in? (lab.c) */
             if (!ready && in.done && !waiting)
@@ -120,14 +141,31 @@ int main(int argc, char *argv[])
             snprintf(why, sizeof why, "%ld of %ld replies missing after %ld ms: lost, or no server at %s",
                      sent - received, sent, opt.timeout, addr_name(ai->ai_addr, ai->ai_addrlen));
         }
+        /* EXTRA 1: a lost line goes again (-r RETRIES), each wait twice the last */
+        if (r == 0 && !ready && tries < opt.retries) {
+            /* Back off: a congested path gets room (RFC 8085, 3.1.3); at
+             * most an hour, -t's own limit, which poll()'s int holds. */
+            opt.timeout = opt.timeout > 1800000 ? 3600000 : 2 * opt.timeout;
+            say("retry %ld of %ld: line %ld again, then wait %ld ms", ++tries, opt.retries, sent,
+                opt.timeout);
+            why[0] = '\0';
+            in.start = line_at;   /* the same bytes: we held, so nothing moved them */
+            sent--;
+            ready = 1;
+        } else if (r == 0) {   /* this address gave up: the next one starts afresh */
+            tries = 0;
+            opt.timeout = first_timeout;
+        }
+        /* END EXTRA 1 */
         if (r > 0 && p[0].revents)
             read_input(&in);   /* read(2), not stdio: poll() cannot see stdio's buffer */
         if (ready) {   /* one line, one datagram: all or nothing */
             ssize_t w = -1;
-            /* TODO 6: Send the line as one datagram: the len bytes at
-             * in.buf + in.start. Connected (opt.connect), with send(2);
-             * otherwise with sendto(2) to the server's address ai->ai_addr
-             * (ai->ai_addrlen bytes). Keep the result in w. */
+            /* TODO 6: Send the line as one datagram, without its newline:
+             * its len bytes, which start at in.start in in.buf. A connected
+             * socket (opt.connect) knows its peer (send(2)); an unconnected
+             * one must be told, each time, the server's address that ai
+             * describes (sendto(2)). Keep the result in w. */
             if (opt.connect)
                 w = send(fd, in.buf + in.start, len, 0);
             else
@@ -145,13 +183,17 @@ int main(int argc, char *argv[])
                         fail("getsockname");
                     say("getsockname() = %s", addr_name((struct sockaddr *)&me, melen));
                 }
+                /* EXTRA 1: where the line in flight starts, to send it again */
+                line_at = in.start;
+                /* END EXTRA 1 */
                 line_sent(&in, len);
                 ready = 0;
             }
         }
-        if (r > 0 && (p[1].revents & (POLLIN | POLLERR))) {
-            /* One recvfrom, one datagram. 0 bytes is an empty datagram, not
-             * an end: a datagram socket has no end of stream. */
+        if (r > 0 && (p[1].revents & (POLLIN | POLLERR | POLLNVAL))) {
+            /* One recvfrom, one datagram; after POLLERR, the ICMP error; after
+             * POLLNVAL (fd is not open), EBADF: we exit, rather than spin.
+             * 0 bytes is an empty datagram, not an end: a datagram has no end. */
             struct sockaddr_storage from;
             socklen_t fromlen = sizeof from;
             ssize_t n = recvfrom(fd, reply, BUF_SIZE, 0, (struct sockaddr *)&from, &fromlen);
@@ -168,10 +210,20 @@ int main(int argc, char *argv[])
                  * the kernel drops the others itself (udp(7)). */
                 say("recvfrom() = %zd bytes from %s: not the server, ignored", n,
                     addr_name((struct sockaddr *)&from, fromlen));
+            /* EXTRA 1: with -r, only the echo of the line in flight is its reply */
+            } else if (n >= 0 && opt.retries > 0
+                       && (received >= sent || !is_echo(reply, (size_t)n, in.buf + line_at, len))) {
+                say("recvfrom() = %zd bytes from %s: not the echo of line %ld (a late duplicate?),"
+                    " ignored", n, addr_name((struct sockaddr *)&from, fromlen), sent);
+            /* END EXTRA 1 */
             } else if (n >= 0) {
                 say("recvfrom() = %zd bytes from %s", n, addr_name((struct sockaddr *)&from, fromlen));
                 received++;
                 answered = 1;
+                /* EXTRA 1: answered: the next line starts with -t again */
+                tries = 0;
+                opt.timeout = first_timeout;
+                /* END EXTRA 1 */
                 reply[n] = '\n';
                 if (write_all(1, reply, (size_t)n + 1) == -1)
                     fail("write stdout");
@@ -181,9 +233,8 @@ int main(int argc, char *argv[])
             if (answered || opt.no_reply || ai->ai_next == NULL)
                 failx("%s", why);
             if (close(fd) == -1)
-                say("close(fd %d) = -1: %s: trying the next address", fd, strerror(errno));
-            else
-                say("close(fd %d) = 0: no answer, trying the next address", fd);
+                fail("close fd %d", fd);
+            say("close(fd %d) = 0: no answer, trying the next address", fd);
             ai = ai->ai_next;
             fd = open_socket(&ai, &opt);
             why[0] = '\0';

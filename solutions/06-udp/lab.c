@@ -23,7 +23,11 @@
 const char *prog = "lab06";
 
 const char server_usage[] =
-    "usage: server [-b ADDR] [-s SIZE] [-r BYTES] [PORT]\n"
+    "usage: server [-b ADDR] [-s SIZE] [-r BYTES]"
+    /* EXTRA 2: -l in the synopsis */
+    " [-l PER_SECOND]"
+    /* END EXTRA 2 */
+    " [PORT]\n"
     "  Serves upper-case echo over UDP on ADDR port PORT (default\n"
     "  " DEFAULT_ADDR " " DEFAULT_PORT "); PORT 0 picks any free port.\n"
     "  -b ADDR   the address to bind, numeric: 127.0.0.1 and ::1 are this\n"
@@ -32,10 +36,20 @@ const char server_usage[] =
     "  -s SIZE   receive buffer in bytes, 1 to 65536 (default 65536, room\n"
     "            for any datagram); a longer datagram is truncated\n"
     "  -r BYTES  ask for a kernel receive queue (SO_RCVBUF) of BYTES; when\n"
-    "            it is full, arriving datagrams are dropped\n";
+    "            it is full, arriving datagrams are dropped\n"
+    /* EXTRA 2: -l's lines */
+    "  -l PER_SECOND  answer any one address at most PER_SECOND times a\n"
+    "            second (1 to 1000000, bursts of as many); the others are\n"
+    "            narrated, not answered\n"
+    /* END EXTRA 2 */
+    ;
 
 const char client_usage[] =
-    "usage: client [-c] [-n] [-t MS] [-b ADDR] [-p PORT] HOST PORT < input > output\n"
+    "usage: client [-c] [-n] [-t MS]"
+    /* EXTRA 1: -r in the synopsis */
+    " [-r RETRIES]"
+    /* END EXTRA 1 */
+    " [-b ADDR] [-p PORT] HOST PORT < input > output\n"
     "  Sends each line of standard input, without its newline, as one UDP\n"
     "  datagram to the upper-case echo server at HOST PORT (each address of\n"
     "  HOST in turn, until one answers), and writes each reply, a datagram\n"
@@ -46,7 +60,13 @@ const char client_usage[] =
     "  -n       send every line, then exit: no replies expected\n"
     "  -t MS    reply timeout in ms (default 1000): when none comes for MS ms,\n"
     "           report the replies missing and exit 1\n"
-    "  -b ADDR  send from ADDR (numeric), -p PORT from port PORT: bind() first\n";
+    "  -b ADDR  send from ADDR (numeric), -p PORT from port PORT: bind() first\n"
+    /* EXTRA 1: -r's lines */
+    "  -r RETRIES  send one line at a time; when its reply does not come in\n"
+    "           time, send it again, at most RETRIES times (1 to 10), each\n"
+    "           time waiting twice as long as the last\n"
+    /* END EXTRA 1 */
+    ;
 
 /* == canonical: narration == */
 /* One line on stderr: "[prog] message" (narration) or "prog: message" and,
@@ -176,6 +196,24 @@ void parse_args(int argc, char *argv[], const char *usage, const char *takes,
             i++;
             break;
         }
+        /* EXTRA 1: the client's -r RETRIES */
+        if (!server && strcmp(argv[i], "-r") == 0) {
+            if (i + 1 >= argc)
+                usage_error(usage, "-r needs RETRIES");
+            if ((opt->retries = number(argv[++i], 1, 10)) == -1)
+                usage_error(usage, "bad RETRIES '%s' (1 to 10)", argv[i]);
+            continue;
+        }
+        /* END EXTRA 1 */
+        /* EXTRA 2: the server's -l PER_SECOND */
+        if (server && strcmp(argv[i], "-l") == 0) {
+            if (i + 1 >= argc)
+                usage_error(usage, "-l needs PER_SECOND");
+            if ((opt->limit = number(argv[++i], 1, 1000000)) == -1)
+                usage_error(usage, "bad PER_SECOND '%s' (1 to 1000000)", argv[i]);
+            continue;
+        }
+        /* END EXTRA 2 */
         if (o == '\0' || argv[i][2] != '\0' || strchr(takes, o) == NULL)
             usage_error(usage, "unknown option '%s'", argv[i]);
         if (o == 'c') {
@@ -328,6 +366,22 @@ int same_addr(const struct sockaddr *a, const struct sockaddr *b)
     }
     return in4(a).sin_addr.s_addr == in4(b).sin_addr.s_addr;
 }
+/* EXTRA 2: the key of a source address */
+
+void addr_key(const struct sockaddr *sa, unsigned char key[16])
+{
+    struct in6_addr mapped = IN6ADDR_ANY_INIT;
+
+    if (sa->sa_family == AF_INET6) {
+        mapped = in6(sa).sin6_addr;
+    } else {
+        struct in_addr a = in4(sa).sin_addr;
+        mapped.s6_addr[10] = mapped.s6_addr[11] = 0xff;   /* ::ffff:0:0/96, RFC 4291 2.5.5.2 */
+        memcpy(&mapped.s6_addr[12], &a, 4);
+    }
+    memcpy(key, &mapped, 16);
+}
+/* END EXTRA 2 */
 
 int is_wildcard(const struct sockaddr *sa)
 {

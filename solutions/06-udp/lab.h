@@ -69,6 +69,12 @@ struct options {
     long timeout;       /* client -t MS: reply timeout (DEFAULT_TIMEOUT) */
     int connect;        /* client -c: connect() the socket */
     int no_reply;       /* client -n: send only, expect no replies */
+    /* EXTRA 1: the client's -r */
+    long retries;       /* client -r RETRIES: a line without reply goes again, at most so often */
+    /* END EXTRA 1 */
+    /* EXTRA 2: the server's -l */
+    long limit;         /* server -l PER_SECOND: replies a second to any one address (0: all) */
+    /* END EXTRA 2 */
 };
 
 /* Reads the command line into opt. takes lists the option letters this
@@ -77,6 +83,12 @@ struct options {
  * 0. A PORT that is not digits only, or out of range (server 0 to 65535, 0
  * meaning any free port; client 1 to 65535), is a usage error, refused
  * before any lookup or socket call. */
+/* EXTRA 1: the client's -r */
+/* The client also takes -r RETRIES, 1 to 10 (opt->retries). */
+/* END EXTRA 1 */
+/* EXTRA 2: the server's -l */
+/* The server also takes -l PER_SECOND, 1 to 1000000 (opt->limit). */
+/* END EXTRA 2 */
 void parse_args(int argc, char *argv[], const char *usage, const char *takes,
                 struct options *opt);
 
@@ -106,6 +118,13 @@ int same_addr(const struct sockaddr *a, const struct sockaddr *b);
 /* 1 for the wildcard address, 0.0.0.0 or ::, which takes datagrams sent to
  * any address of the machine. */
 int is_wildcard(const struct sockaddr *sa);
+/* EXTRA 2: the key of a source address, for the rate limit */
+
+/* The 16 bytes of sa's IP address, the port left out: an IPv6 address as
+ * it is, an IPv4 one as IPv6 writes it (::ffff:a.b.c.d), so that a client
+ * is one source whichever family the server's socket shows it in. */
+void addr_key(const struct sockaddr *sa, unsigned char key[16]);
+/* END EXTRA 2 */
 
 /* Linux-specific (ip(7), ipv6(7)): room for the control message that
  * IP_PKTINFO or IPV6_RECVPKTINFO adds to a received datagram: an

@@ -16,6 +16,41 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+/* EXTRA 2: a rate limit per source address (-l PER_SECOND) */
+#include <time.h>
+
+/* 1 when a reply to sa's address may go now: a token bucket per source.
+ * It holds at most PER_SECOND tokens, gains PER_SECOND a second, and each
+ * reply costs one. The buckets are a table of fixed size, picked by a
+ * hash of the address: forged sources by the million cost no memory, and
+ * sources that collide share a bucket. (Real limiters key the hash with a
+ * secret, so that nobody can aim at another's bucket; and count a whole
+ * network, /24 or /56, as one source, as DNS servers do.) */
+static int under_limit(const struct sockaddr *sa, long per_second)
+{
+    static struct bucket { double tokens, at; } buckets[4096];
+    unsigned char key[16];
+    unsigned long h = 2166136261U;   /* FNV-1a, 32 bits */
+    struct timespec ts;
+
+    /* CLOCK_MONOTONIC: never set back, whatever happens to the date. */
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+        fail("clock_gettime");
+    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    addr_key(sa, key);   /* the address, without the port (lab.c) */
+    for (int i = 0; i < 16; i++)
+        h = ((h ^ key[i]) * 16777619U) & 0xffffffffU;
+    struct bucket *b = &buckets[h % 4096];
+    b->tokens += (now - b->at) * (double)per_second;   /* unused yet (at 0): full */
+    if (b->tokens > (double)per_second)
+        b->tokens = (double)per_second;
+    b->at = now;
+    if (b->tokens < 1)
+        return 0;
+    b->tokens -= 1;
+    return 1;
+}
+/* END EXTRA 2 */
 
 int main(int argc, char *argv[])
 {
@@ -54,9 +89,10 @@ int main(int argc, char *argv[])
     say("getaddrinfo(%s, %s%s) = %s", node != NULL ? node : "NULL", opt.port,
         (hints.ai_flags & AI_PASSIVE) ? ", AI_PASSIVE" : "", addr_name(ai->ai_addr, ai->ai_addrlen));
 
-    /* TODO 1: Create the socket with socket(2), as getaddrinfo describes
-     * it: domain ai->ai_family (AF_INET or AF_INET6), type ai->ai_socktype
-     * (SOCK_DGRAM), protocol ai->ai_protocol (UDP). Keep it in sfd. */
+    /* TODO 1: Create the socket that getaddrinfo described, with socket(2):
+     * the family (AF_INET or AF_INET6), the type (SOCK_DGRAM) and the
+     * protocol (UDP) that ai holds, all three as they are, so that -b ::1
+     * works as well as 127.0.0.1. Keep the descriptor in sfd. */
     sfd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
     /* END TODO 1 */
     if (sfd == -1)
@@ -94,8 +130,10 @@ int main(int argc, char *argv[])
         say("setsockopt(%s) = 0", pktinfo);
     }
 
-    /* TODO 2: Give the socket its address, the one clients send to: bind(2)
-     * sfd to ai->ai_addr (ai->ai_addrlen bytes). Keep the result in rc. */
+    /* TODO 2: Give the socket the address clients send to, with bind(2):
+     * the address that ai holds, and its length, as getaddrinfo gave them.
+     * Keep the result in rc. No listen() follows: a datagram socket
+     * receives as soon as it has an address. */
     rc = bind(sfd, ai->ai_addr, ai->ai_addrlen);
     /* END TODO 2 */
     if (rc == -1)
@@ -122,12 +160,12 @@ int main(int argc, char *argv[])
         ssize_t n = -1, w = -1;
         char note[64] = "";
 
-        /* TODO 3: Receive one datagram with recvmsg(2), and its sender's
-         * address and port with it: point msg.msg_name at from and set
-         * msg.msg_namelen to sizeof from (recvmsg replaces it with the
-         * address's real length). Pass the flag MSG_TRUNC (Linux-specific,
-         * recv(2)): n is then the datagram's real length, even when buf was
-         * too short. */
+        /* TODO 3: Receive one datagram, and learn who sent it, with
+         * recvmsg(2): msg must say where to put the sender's address (from)
+         * and how much room is there (all of from; recvmsg writes back the
+         * address's real length). Ask, with the right flag (recv(2), "The
+         * flags argument", Linux-specific), for the datagram's real length
+         * even when buf is too short for it. Keep that length in n. */
         msg.msg_name = &from;
         msg.msg_namelen = sizeof from;
         n = recvmsg(sfd, &msg, MSG_TRUNC);
@@ -160,6 +198,13 @@ int main(int argc, char *argv[])
             *loop ? ", not answered (a loop)" : "");
         if (*loop)
             continue;
+        /* EXTRA 2: at most -l replies a second to any one address */
+        if (opt.limit > 0 && !under_limit((struct sockaddr *)&from, opt.limit)) {
+            say("rate limit: %s is over %ld replies a second, not answered",
+                addr_name((struct sockaddr *)&from, msg.msg_namelen), opt.limit);
+            continue;
+        }
+        /* END EXTRA 2 */
         upcase(buf, len);
 
         do {
@@ -167,9 +212,11 @@ int main(int argc, char *argv[])
                 iov.iov_len = len;
                 w = sendmsg(sfd, &msg, 0);
             } else {
-                /* TODO 4: Reply with sendto(2): the first len bytes of buf,
-                 * to the sender's address (from, msg.msg_namelen bytes
-                 * long). Keep the result in w. */
+                /* TODO 4: Send the reply back to the sender, with
+                 * sendto(2): the first len bytes of buf (len, not n: after a
+                 * truncation only len bytes are there), to the address
+                 * recvmsg put in from, of the length it wrote in msg. Keep
+                 * the result in w. */
                 w = sendto(sfd, buf, len, 0, (struct sockaddr *)&from, msg.msg_namelen);
                 /* END TODO 4 */
             }

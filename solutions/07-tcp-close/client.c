@@ -13,9 +13,16 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+/* EXTRA 2: struct timeval, for SO_RCVTIMEO and SO_SNDTIMEO */
+#include <sys/time.h>
+/* END EXTRA 2 */
 
 static const char usage[] =
-    "usage: client [-r BYTES] [-s CTL] [-p MS] [-c | -L] HOST PORT < request > reply\n"
+    "usage: client [-r BYTES] [-s CTL] [-p MS] [-c | -L]"
+    /* EXTRA 2: -w in the synopsis */
+    " [-w SECONDS]"
+    /* END EXTRA 2 */
+    " HOST PORT < request > reply\n"
     "  Sends standard input to the server at HOST PORT as one request, then\n"
     "  shuts down its sending side (FIN), writes the reply to standard output\n"
     "  until the server's FIN, and closes. Each address of HOST is tried.\n"
@@ -26,6 +33,10 @@ static const char usage[] =
     "            (Enter) from the file CTL, e.g. -s /dev/tty\n"
     "  -p MS     pause MS milliseconds before each call of the teardown\n"
     "  -c        close() right after the request: no shutdown(), no reading\n"
+    /* EXTRA 2: -w, its usage */
+    "  -w SECONDS  give up (exit 1) when the server takes no data, or sends\n"
+    "              nothing, not even its FIN, for that long\n"
+    /* END EXTRA 2 */
     "  -L        abort: SO_LINGER {on, 0 seconds}, then close()\n";
 
 int main(int argc, char *argv[])
@@ -69,6 +80,19 @@ int main(int argc, char *argv[])
         fail("connect %s", name);   /* the last address's reason */
     local_name(fd, local);   /* our own port, to find us in ss */
     say("connect(%s) = 0 from %s  state=%s", name, local, tcp_state(fd));
+    /* EXTRA 2: -w SECONDS: no wait on the server lasts for ever */
+    /* FIN-WAIT-2 with the descriptor open lasts as long as the server does
+     * not close: tcp_fin_timeout (tcp(7)) ends orphans only. SO_RCVTIMEO
+     * and SO_SNDTIMEO (socket(7)) make a read() or write() that waits that
+     * long fail with EAGAIN instead. */
+    if (a.max_wait > 0) {
+        struct timeval tv = { .tv_sec = a.max_wait };
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1 ||
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
+            fail("setsockopt SO_RCVTIMEO, SO_SNDTIMEO");
+        say("setsockopt(SO_RCVTIMEO, SO_SNDTIMEO, %d s) = 0", a.max_wait);
+    }
+    /* END EXTRA 2 */
 
     /* The request: all of standard input. A blocking write() waits while
      * the server's window is zero and our send buffer is full. */
@@ -77,18 +101,23 @@ int main(int argc, char *argv[])
             continue;
         if (n == -1)
             fail("read stdin");
-        if (write_all(fd, buf, (size_t)n) == -1)
+        if (write_all(fd, buf, (size_t)n) == -1) {
+            /* EXTRA 2: -w: the server took nothing for that long */
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                failx("write: the server took nothing for %d s (-w): giving up", a.max_wait);
+            /* END EXTRA 2 */
             fail("write");
+        }
         say("write() = %zd bytes  state=%s", n, tcp_state(fd));
     }
 
     if (!a.close_now && !a.abort_close) {
         step(&a, fd, "shutdown(SHUT_WR)");
         rc = -1;
-        /* TODO 3: The request is complete: half-close the connection with
-         * shutdown(2), SHUT_WR, result in rc. It sends our FIN (the server's
-         * read() returns 0) and we go to FIN-WAIT-1, then FIN-WAIT-2; the
-         * descriptor stays open and we can still read the reply. */
+        /* TODO 3: Half-close the connection, result in rc: end our sending
+         * direction only (shutdown(2)). Our FIN goes out, behind the
+         * request, and the server's read() returns 0; the descriptor stays
+         * open to read the reply. We go to FIN-WAIT-1, then FIN-WAIT-2. */
         rc = shutdown(fd, SHUT_WR);
         /* END TODO 3 */
         if (rc == -1)
@@ -101,8 +130,14 @@ int main(int argc, char *argv[])
             if (n == -1 && errno == EINTR)
                 continue;
             /* -1 with ECONNRESET: the server sent RST */
-            if (said_read(fd, n, "the server's FIN, end of the reply", 0) == -1)
+            if (said_read(fd, n, "the server's FIN, end of the reply", 0) == -1) {
+                /* EXTRA 2: -w: neither data nor FIN for that long */
+                if (errno == EAGAIN || errno == EWOULDBLOCK)
+                    failx("read: nothing from the server for %d s (-w), not even its FIN: "
+                          "giving up", a.max_wait);
+                /* END EXTRA 2 */
                 fail("read");
+            }
             /* 0: the server's FIN. If ours was first, we are now in
              * TIME-WAIT: ss shows it, TCP_INFO on our descriptor says CLOSE. */
             if (n == 0)
@@ -115,10 +150,11 @@ int main(int argc, char *argv[])
     if (a.abort_close) {
         step(&a, fd, "setsockopt(SO_LINGER {1, 0})");
         rc = -1;
-        /* TODO 4: Set SO_LINGER on fd with setsockopt(2), level SOL_SOCKET
-         * (socket(7)), to a struct linger {l_onoff 1, l_linger 0 seconds};
-         * result in rc. Then close() drops whatever is queued and sends
-         * RST, not FIN: an abort, with no TIME-WAIT on either side. */
+        /* TODO 4: Make the close() below an abort, result in rc: turn the
+         * socket option SO_LINGER on for fd, with a linger time of 0
+         * seconds (socket(7), "Socket options"; setsockopt(2)). close()
+         * then drops whatever is queued and sends RST, not FIN: no
+         * TIME-WAIT on either side. */
         struct linger lg = { .l_onoff = 1, .l_linger = 0 };
         rc = setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         /* END TODO 4 */
@@ -130,9 +166,9 @@ int main(int argc, char *argv[])
     step(&a, fd, "close(fd %d)", fd);
     int left = unread(fd);   /* unread data: close() sends RST, not FIN */
     rc = -1;
-    /* TODO 5: Release the descriptor with close(2), result in rc. The
-     * kernel finishes the connection without us: it sends FIN if we have
-     * not, or RST when data we never read is waiting (or SO_LINGER is 0). */
+    /* TODO 5: Release the descriptor, result in rc (close(2)). The kernel
+     * finishes the connection without us: it sends FIN if we have not, or
+     * RST when data we never read is waiting (or SO_LINGER is 0). */
     rc = close(fd);
     /* END TODO 5 */
     if (rc == -1)

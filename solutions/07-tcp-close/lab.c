@@ -221,6 +221,12 @@ static void parse(int argc, char *argv[], const char *usage, const char *optstri
         case 't': a->timeout = (int)number(usage, "SECONDS", optarg, 0, 86400); break;
         case 'c': a->close_now = 1; break;
         case 'L': a->abort_close = 1; break;
+        /* EXTRA 1: server -d */
+        case 'd': a->drain = 1; break;
+        /* END EXTRA 1 */
+        /* EXTRA 2: client -w SECONDS */
+        case 'w': a->max_wait = (int)number(usage, "SECONDS", optarg, 1, 86400); break;
+        /* END EXTRA 2 */
         case ':': usage_error(usage, "-%c needs a value", optopt);
         default: usage_error(usage, "unknown option '-%c'", optopt);
         }
@@ -233,7 +239,11 @@ static void parse(int argc, char *argv[], const char *usage, const char *optstri
 
 void parse_server_args(int argc, char *argv[], const char *usage, struct args *a)
 {
-    parse(argc, argv, usage, ":b:r:s:p:ant:", a);
+    const char *options = ":b:r:s:p:ant:";
+    /* EXTRA 1: server -d */
+    options = ":b:r:s:p:ant:d";
+    /* END EXTRA 1 */
+    parse(argc, argv, usage, options, a);
     if (a->host == NULL)
         a->host = DEFAULT_HOST;
     a->port = DEFAULT_PORT;
@@ -246,7 +256,11 @@ void parse_server_args(int argc, char *argv[], const char *usage, struct args *a
 
 void parse_client_args(int argc, char *argv[], const char *usage, struct args *a)
 {
-    parse(argc, argv, usage, ":r:s:p:cL", a);
+    const char *options = ":r:s:p:cL";
+    /* EXTRA 2: client -w SECONDS */
+    options = ":r:s:p:cLw:";
+    /* END EXTRA 2 */
+    parse(argc, argv, usage, options, a);
     if (argc - optind != 2)
         usage_error(usage, "%s", argc - optind < 2 ? "HOST and PORT are needed"
                                                    : "too many arguments");

@@ -85,6 +85,12 @@ struct args {
     int timeout;        /* server -t SECONDS: bound_waits(); 0: no bound */
     int close_now;      /* client -c: close() right after the request */
     int abort_close;    /* client -L: SO_LINGER {1, 0}, then close(): RST */
+    /* EXTRA 1: server -d */
+    int drain;          /* server -d: refuse with a message, drain, then close */
+    /* END EXTRA 1 */
+    /* EXTRA 2: client -w SECONDS */
+    int max_wait;       /* client -w SECONDS: the bound on each wait; 0: none */
+    /* END EXTRA 2 */
 };
 void parse_server_args(int argc, char *argv[], const char *usage, struct args *a);
 void parse_client_args(int argc, char *argv[], const char *usage, struct args *a);

@@ -13,7 +13,11 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: server [-b ADDR] [-r BYTES] [-s CTL] [-p MS] [-t SECONDS] [-a] [-n] [PORT]\n"
+    "usage: server [-b ADDR] [-r BYTES] [-s CTL] [-p MS] [-t SECONDS] [-a] [-n]"
+    /* EXTRA 1: -d in the synopsis */
+    " [-d]"
+    /* END EXTRA 1 */
+    " [PORT]\n"
     "  Reads each client's request until the client shuts down its sending\n"
     "  side (read() returns 0), replies with it upper-cased, then closes.\n"
     "  A request over 16 MiB is refused: closed unread, the connection is reset.\n"
@@ -27,9 +31,16 @@ static const char usage[] =
     "              long is dropped (default 30; 0: wait for ever)\n"
     "  -a          active close: answer the first read and send FIN first\n"
     "  -n          no SO_REUSEADDR: a restart fails while TIME-WAIT holds the port\n"
+    /* EXTRA 1: -d, its usage */
+    "  -d          drain: refuse a request over 16 MiB with a message, then\n"
+    "              read the rest until the client's FIN: no RST\n"
+    /* END EXTRA 1 */
     "  PORT        default " DEFAULT_PORT "; 0 picks any free port\n";
 
 static void serve(struct args *a, int cfd);   /* below main(): lesson order */
+/* EXTRA 1: the lingering close of -d, below serve() */
+static void refuse_and_drain(struct args *a, int cfd);
+/* END EXTRA 1 */
 
 int main(int argc, char *argv[])
 {
@@ -51,10 +62,11 @@ int main(int argc, char *argv[])
     say("socket(%s, SOCK_STREAM) = fd %d", family_name(res->ai_family), lfd);
     exit_on_signals(lfd);
     if (!a.no_reuse) {
-        /* TODO 1: Set SO_REUSEADDR to 1 on lfd with setsockopt(2) (level
-         * SOL_SOCKET, socket(7)), result in rc: bind() may then take a port
-         * that only TIME-WAIT connections still hold, so a restarted server
-         * gets its port back at once. */
+        /* TODO 1: Let bind() take a port that only TIME-WAIT connections
+         * still hold: turn on the socket option SO_REUSEADDR on lfd
+         * (socket(7), "Socket options"; setsockopt(2)), result in rc. A
+         * restarted server gets its port back at once, and still no two
+         * servers can listen on one port. */
         int one = 1;
         rc = setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         /* END TODO 1 */
@@ -98,9 +110,10 @@ static void serve(struct args *a, int cfd)
     step(a, cfd, a->active ? "read() once" : "read() until it returns 0");
     for (;;) {
         n = -1;
-        /* TODO 2: read(2) the next part of the request from cfd into
-         * req + len, at most sizeof req - len bytes, into n. This loop
-         * calls it until it returns 0: the client's FIN, its shutdown(). */
+        /* TODO 2: Read the next part of the request from cfd, result in
+         * n (read(2)): it goes after the len bytes already in req, and may
+         * fill all the room left there. This loop reads again until read()
+         * returns 0: the client's FIN, its shutdown(). */
         n = read(cfd, req + len, sizeof req - len);
         /* END TODO 2 */
         if (n == -1 && errno == EINTR)
@@ -117,6 +130,12 @@ static void serve(struct args *a, int cfd)
              * client cannot take an empty reply for the answer. */
             say("the request exceeds %zu MiB (%zu bytes), the limit: refused  state=%s",
                 REQUEST_MAX >> 20, REQUEST_MAX, tcp_state(cfd));
+            /* EXTRA 1: -d: a refusal the client can read, then FIN, not RST */
+            if (a->drain) {
+                refuse_and_drain(a, cfd);
+                goto done;
+            }
+            /* END EXTRA 1 */
             struct linger abort_now = { .l_onoff = 1, .l_linger = 0 };
             if (setsockopt(cfd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now) == 0)
                 say("setsockopt(SO_LINGER {1, 0}) = 0: close() sends RST");
@@ -163,3 +182,48 @@ done:
     else
         say("close(fd %d) = 0", cfd);
 }
+
+/* EXTRA 1: -d, a lingering close: the client reads the refusal, no RST */
+/* close() with data received and unread sends RST (RFC 1122 4.2.2.13),
+ * and the client is likely still sending: its next write() then fails
+ * (ECONNRESET, EPIPE), so a client that reads once it has sent all, as
+ * ours does, never sees the refusal; and what we had not sent yet is
+ * dropped with the RST. So: the refusal, our FIN (shutdown(2)), then the
+ * client's data read and dropped until its FIN, and close() only then,
+ * with nothing unread. Bounded like the reads of the request: -t for each
+ * read() (bound_waits()), REQUEST_MAX bytes in all, then close() anyway.
+ * Web servers call this a lingering close. */
+static void refuse_and_drain(struct args *a, int cfd)
+{
+    static const char refusal[] = "refused: the request exceeds 16 MiB\n";
+    static char sink[BUF_SIZE];
+    size_t drained = 0;
+    ssize_t n = -1;
+
+    if (write_all(cfd, refusal, sizeof refusal - 1) == -1) {
+        said_failed(cfd, "write()", "not read", a->timeout);
+        return;
+    }
+    say("write() = %zu bytes: the refusal  state=%s", sizeof refusal - 1, tcp_state(cfd));
+    if (shutdown(cfd, SHUT_WR) == -1) {
+        said_failed(cfd, "shutdown(SHUT_WR)", "", 0);
+        return;
+    }
+    say("shutdown(SHUT_WR) = 0  state=%s", tcp_state(cfd));
+    while (drained <= REQUEST_MAX) {
+        n = read(cfd, sink, sizeof sink);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        drained += (size_t)n;
+    }
+    if (n > 0)
+        say("drained %zu bytes, the bound: giving up  state=%s", drained, tcp_state(cfd));
+    else if (n == 0)
+        say("read() = 0 after %zu bytes drained: the client's FIN  state=%s", drained,
+            tcp_state(cfd));
+    else
+        said_read(cfd, n, "", a->timeout);   /* ECONNRESET; EAGAIN: -t */
+}
+/* END EXTRA 1 */

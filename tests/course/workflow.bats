@@ -9,6 +9,7 @@ setup() {
     load ../lib
     ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
     W=$(mktemp -d /tmp/course.XXXXXX)
+    chmod 755 "$W"   # some tests run programs as user nobody, from here
     # With their times kept, the programs already built stay built: make
     # rebuilds only what a test changes. (That a course builds from nothing
     # is the handout test's, below.)
@@ -78,10 +79,11 @@ without() {
             { echo "make $target without $tool said: $output" >&2; false; }
         seen+=("make $target without $tool: exit 2")
     done <"$W/tests/prerequisites"
-    [ -z "$(find "$W/labs" "$W/solutions" -type f \( -name server -o -name client \))" ]   # nothing built
+    [ -z "$(find "$W/labs" "$W/solutions" -type f \( -name server -o -name client \))" ] ||   # nothing built
+        fail "programs were built with a prerequisite missing: $(find "$W/labs" "$W/solutions" -type f \( -name server -o -name client \))"
     note_lines "  " < <(printf '%s\n' "${seen[@]}")
     run without strace pgrep -- make -s -C "$W" check LAB=01
-    [ "$status" -eq 2 ]
+    [ "$status" -eq 2 ] || fail "make check LAB=01 without strace and pgrep: exit $status, not 2: $output"
     [[ $output == *"apt-get install strace procps"* ]] || { echo "two tools missing, it said: $output" >&2; false; }
     note_lines "  " <<<"$output"
 }
@@ -101,16 +103,35 @@ without() {
     run clean "$W/tests/run.sh" -j 2 "$d/a.bats" "$d/b.bats"
     local took=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
     note "a.bats and b.bats, 1 s each, took $took ms together; last line: ${lines[-1]}"
-    [ "$status" -eq 0 ]
-    [ "${lines[-1]}" = "4 passed, 0 failed, 0 skipped" ]
+    [ "$status" -eq 0 ] || fail "tests/run.sh on a.bats and b.bats: exit $status, not 0: $output"
+    is "tests/run.sh's count for a.bats and b.bats" "${lines[-1]}" "4 passed, 0 failed, 0 skipped"
     [ "$took" -lt 1900 ] || { echo "two 1-second files took $took ms: not run side by side" >&2; false; }
     # Each file's lines stand together, under its own header.
     local text=$output
     [[ $text =~ ===\ $d/a\.bats[^$'\n']*$'\n'1\.\.2$'\n'ok\ 1\ a\ 1[^$'\n']*$'\n'ok\ 2\ a\ 2 ]] || { echo "a.bats not together: $text" >&2; false; }
     run clean "$W/tests/run.sh" "$d/c.bats" "$d/d.bats" "$d/e.bats"
     note_lines "  " < <(printf '%s\n' "${lines[@]}" | grep -E '^(===|not ok|[0-9]+ passed)')
-    [ "$status" -eq 1 ]
+    [ "$status" -eq 1 ] || fail "tests/run.sh on c.bats (a failure), d.bats (a syntax error), e.bats (no test): exit $status, not 1: $output"
     [ "${lines[-1]}" = "1 passed, 3 failed, 1 skipped" ] || { echo "counted: ${lines[-1]}" >&2; false; }
+}
+
+@test "make test's runner: a program a test leaves running, even in a session of its own, is killed and counted as a failure of its file" {
+    local d=$W/runner
+    mkdir "$d"
+    # A test that starts a program in a new session (out of bats' reach)
+    # and never stops it; its pid goes to a file, for the check below.
+    printf '@test "leaks" { setsid sleep 300 </dev/null >/dev/null 2>&1 3>&- & echo $! >"%s/pid"; }\n' "$d" >"$d/leak.bats"
+    run clean "$W/tests/run.sh" "$d/leak.bats"
+    note_lines "  " < <(printf '%s\n' "${lines[@]}" | grep -E '^(not ok|[0-9]+ passed)')
+    local pid
+    pid=$(<"$d/pid")
+    if [ -d "/proc/$pid" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat")" != Z ]; then
+        kill -KILL "$pid"
+        fail "the leaked sleep ($pid) is still running after the runner"
+    fi
+    is "the runner's exit status" "$status" 1
+    [[ $output == *"not ok - $d/leak.bats: left running after its tests: $pid "*sleep\ 300* ]] || fail "no leftover named: $output"
+    is "the count" "${lines[-1]}" "1 passed, 1 failed, 0 skipped"
 }
 
 @test "make labs regenerates labs/ exactly: the committed skeletons are current" {
@@ -126,19 +147,48 @@ without() {
     note "make labs TODO=3, 01's server.c: gaps left at $(grep -oE 'step [0-9]+: replace this line' "$W/labs/01-unix-stream/server.c" | cut -d: -f1 | tr '\n' ' ')"
 }
 
-@test "make check LAB=01 on the untouched skeleton fails, names the TODO steps and points to a hint" {
+@test "make check LAB=01 on the untouched skeleton fails, names step 1 first with its whole instruction, and points to its hint" {
     for want in 1 01 01-unix-stream; do
         run mk "$W" check LAB=$want
-        [ "$status" -ne 0 ]
-        [[ $output == *"failing tests are about these TODO steps of labs/01-unix-stream"* ]]
+        [ "$status" -ne 0 ] || fail "make check LAB=$want on the skeleton: exit 0"
+        [[ $output == *"check: most likely step 1 is wrong (labs/01-unix-stream/server.c:"* ]] ||
+            fail "make check LAB=$want named no step 1: $(printf '%s\n' "$output" | grep '^check:')"
     done
-    for s in 1 2 3 4 5 6; do
-        [[ $output == *"  step $s  (labs/01-unix-stream/"* ]]
+    # The instruction is the TODO comment whole, not its first sentence.
+    local todo
+    todo=$(awk '/TODO 1:/ { on = 1 } on { sub(/^ *(\/\*|\*)? */, ""); printf "%s ", $0 } on && /\*\// { exit }' "$W/labs/01-unix-stream/server.c" |
+        sed -E 's/^TODO 1: *//; s/ *\*\/ *$//')
+    local said
+    said=$(printf '%s\n' "$output" | sed -n '/^check: most likely step 1/,/^check: also\|^A hint/p' | sed '1d;$d' | tr -s ' \n' '  ' | sed 's/^ //; s/ $//')
+    is "the instruction printed for step 1" "$said" "$(echo "$todo" | tr -s ' ' ' ' | sed 's/ $//')"
+    [[ $output == *"A hint: make hint LAB=01 STEP=1 "* ]] || fail "no hint command for step 1"
+    printf '%s\n' "$output" | grep -E '^check: |^A hint' | note_lines "  "
+    run clean "$W/tests/check.sh" 99
+    is "tests/check.sh 99: exit status" "$status" 2
+}
+
+@test "make check on a wrong answer that hangs: the client's step fails alone (reference server), within the bound, and nothing is left running" {
+    solve 01-unix-stream
+    # A student's client that never half-closes and waits for ever for the
+    # server's end of file, which never comes: each step-6 test must be
+    # stopped by its bounds, and the client with it.
+    sed -i 's/shut = shutdown(fd, SHUT_WR);/shut = 0;/' "$W/labs/01-unix-stream/client.c"
+    grep -q 'shut = 0;' "$W/labs/01-unix-stream/client.c" || fail "the mutation did not apply"
+    local token=course-$$-$RANDOM t0=$SECONDS
+    run clean env SOCKETS_MUTANT=$token make -s -C "$W" check LAB=01
+    local took=$((SECONDS - t0))
+    printf '%s\n' "$output" | grep -E '^check: ' | note_lines "  "
+    note "make check took ${took}s (its tests bounded to 50 s, the whole to a minute)"
+    [ "$status" -ne 0 ] || fail "make check passed a client that never half-closes"
+    [[ $output == *"check: most likely step 6 is wrong"* ]] || fail "step 6 not named first: $(printf '%s\n' "$output" | grep '^check:')"
+    # The server's steps ran against the reference client: all pass.
+    for s in 1 2 3 4; do
+        [[ $output =~ check:\ step\ $s\ +ok ]] || fail "step $s (the server's) does not pass: $(printf '%s\n' "$output" | grep "^check: step $s")"
     done
-    [[ $output == *"make hint LAB=01 STEP=1"* ]]
-    printf '%s\n' "$output" | grep -E '^  step |make hint' | note_lines "  "
-    run mk "$W" check LAB=99
-    [ "$status" -eq 2 ]
+    [ "$took" -le 60 ] || fail "make check took ${took}s, over a minute"
+    local left
+    left=$(grep -lzF "SOCKETS_MUTANT=$token" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | tr '\n' ' ')
+    [ -z "$left" ] || { ps -o pid,user,args -p "${left// /,}" >&2; kill -KILL $left; fail "left running: $left"; }
 }
 
 # The commands the documents send here (tests/docs.sh checks each appears
@@ -150,28 +200,36 @@ without() {
     solve 02-socketpair
     run mk "$W" check LAB=2
     note "${lines[-1]}"
-    [ "$status" -eq 0 ]
-    [ "${lines[-1]}" = "check: labs/02-socketpair passes all its tests." ]
+    [ "$status" -eq 0 ] || fail "make check LAB=2 on the solved lab: exit $status, not 0: $output"
+    is "make check LAB=2's last line" "${lines[-1]}" "check: labs/02-socketpair passes all its tests."
 }
 
-# README.md's make hint LAB=01 STEP=2: every step of every lab, below.
-@test "make hint prints one step's hint; every step of every lab has one" {
+# README.md's make hint LAB=01 STEP=2 and make hint LAB=01 STEP=2 LEVEL=2: every step of every lab, below,
+# at each of its three levels.
+@test "make hint gives one step's hint in three levels; every step of every lab has them" {
     run mk "$W" hint LAB=03 STEP=2
-    [ "$status" -eq 0 ]
-    [[ ${lines[0]} == "Hint for step 2 of 03-unix-dgram (labs/03-unix-dgram/"* ]]
-    [ "${#lines[@]}" -ge 3 ]
+    is "make hint LAB=03 STEP=2: exit status" "$status" 0
+    [[ ${lines[0]} == "Hint 1 of 3 for step 2 of 03-unix-dgram (labs/03-unix-dgram/"* ]] || fail "first line: ${lines[0]}"
+    [[ ${lines[-1]} == "More: make hint LAB=03 STEP=2 LEVEL=2" ]] || fail "last line: ${lines[-1]}"
     note_lines "  " <<<"$output"
-    local lab n missing=""
+    run mk "$W" hint LAB=03 STEP=2 LEVEL=3
+    is "make hint LAB=03 STEP=2 LEVEL=3: exit status" "$status" 0
+    [[ ${lines[0]} == "Hint 3 of 3 for step 2 of 03-unix-dgram"* ]] || fail "first line: ${lines[0]}"
+    local lab n level missing=""
     for lab in "$W"/solutions/[0-9][0-9]-*; do
         lab=${lab##*/}
         for n in $(todo_steps "$W/solutions/$lab"); do
-            mk "$W" hint LAB="$lab" STEP="$n" >/dev/null 2>&1 || missing+=" $lab/$n"
+            for level in 1 2 3; do
+                mk "$W" hint LAB="$lab" STEP="$n" LEVEL=$level >/dev/null 2>&1 || missing+=" $lab/$n/$level"
+            done
         done
     done
-    [ -z "$missing" ] || { echo "steps with no hint:$missing" >&2; false; }
+    [ -z "$missing" ] || fail "steps/levels with no hint:$missing"
     run mk "$W" hint LAB=01 STEP=99
-    [ "$status" -eq 2 ]
-    [[ $output == *"labs/01-unix-stream has no step 99"* ]]
+    is "make hint LAB=01 STEP=99: exit status" "$status" 2
+    [[ $output == *"labs/01-unix-stream has no step 99"* ]] || fail "said: $output"
+    run mk "$W" hint LAB=01 STEP=1 LEVEL=4
+    is "make hint LEVEL=4: exit status" "$status" 2
 }
 
 # README.md's make grade and make grade FORMAT=junit (with JUNIT=, where the
@@ -182,61 +240,74 @@ without() {
     solve $(cd "$W/solutions" && echo [0-9][0-9]-*)
     JUNIT=$W/grade.xml run mk "$W" grade FORMAT=junit
     note_lines "  " <<<"$output"
-    [ "$status" -eq 0 ]
-    [[ ${lines[-1]} == "JUnit report: $W/grade.xml" ]]
+    [ "$status" -eq 0 ] || fail "make grade FORMAT=junit with every lab solved: exit $status, not 0: $output"
+    is "make grade FORMAT=junit's last line" "${lines[-1]}" "JUnit report: $W/grade.xml"
     labs=$(ls -d "$W"/labs/[0-9][0-9]-* | wc -l)
-    [[ ${lines[-2]} =~ ^total\ +([0-9]+)\.0\ /\ ([0-9]+)$ ]]
-    [ "${BASH_REMATCH[1]}" -eq "${BASH_REMATCH[2]}" ]
-    [ "${BASH_REMATCH[2]}" -eq $((10 * labs)) ]
-    [ "$(grep -c '<testsuite ' "$W/grade.xml")" -eq "$labs" ]
-    [ "$(grep -c '<testcase ' "$W/grade.xml")" -gt 50 ]
-    not grep -q '<failure' "$W/grade.xml"
+    [[ ${lines[-2]} =~ ^total\ +([0-9]+)\ /\ ([0-9]+)\ +([0-9]+)\ /\ ([0-9]+)\ *$ ]] || fail "total line: ${lines[-2]}"
+    [ "${BASH_REMATCH[1]}" -eq "${BASH_REMATCH[2]}" ] || fail "not full marks: ${lines[-2]}"
+    is "the maximum, the points table's" "${BASH_REMATCH[2]}" "$(awk '!/^#/ && $2 == "step" { s += $4 } END { print s }' "$W/tests/points")"
+    # Every extra solved too: the solutions have them all, apart.
+    [ "${BASH_REMATCH[3]}" -eq "${BASH_REMATCH[4]}" ] && [ "${BASH_REMATCH[4]}" -ge $((2 * labs)) ] ||
+        fail "bonus: ${BASH_REMATCH[3]} of ${BASH_REMATCH[4]}, expected all of at least $((2 * labs))"
+    [ "$(grep -c '<testsuite ' "$W/grade.xml")" -eq "$labs" ] ||
+        fail "grade.xml holds $(grep -c '<testsuite ' "$W/grade.xml") <testsuite> elements, not one per lab ($labs)"
+    [ "$(grep -c '<testcase ' "$W/grade.xml")" -ge "$(awk '!/^#/ && NF' "$W/tests/points" | wc -l)" ] ||
+        fail "grade.xml holds $(grep -c '<testcase ' "$W/grade.xml") <testcase> elements, not one per step and extra"
+    not grep -q '<failure' "$W/grade.xml" || fail "a <failure> in grade.xml: $(grep -m1 -A3 '<failure' "$W/grade.xml")"
 }
 
 @test "make handout: a tarball without solutions/ that builds, checks and grades on its own" {
     run mk "$W" handout HANDOUT="$W/handout.tar.gz"
-    [ "$status" -eq 0 ]
-    [ "${lines[-1]}" = "$W/handout.tar.gz" ]
+    [ "$status" -eq 0 ] || fail "make handout: exit $status, not 0: $output"
+    is "make handout's last line" "${lines[-1]}" "$W/handout.tar.gz"
     mkdir "$W/student"
     tar -C "$W/student" -xzf "$W/handout.tar.gz"
     H=$W/student/sockets-labs
     note "handout: $(ls "$H" | tr '\n' ' ')"
-    [ ! -e "$H/solutions" ]
+    [ ! -e "$H/solutions" ] || fail "the handout holds solutions/: $(ls "$H/solutions")"
     not grep -rq --include='*.[ch]' 'END TODO' "$H"
-    [ -z "$(find "$H" -type f \( -name server -o -name client \))" ]   # built from nothing
+    [ -z "$(find "$H/labs" -type f \( -name server -o -name client \))" ] ||   # built from nothing
+        fail "the handout holds built programs: $(find "$H/labs" -type f \( -name server -o -name client \))"
     mk "$H"
     run mk "$H" check LAB=01
-    [ "$status" -ne 0 ]
-    [[ $output == *"  step 1  (labs/01-unix-stream/server.c:"* ]]
+    [ "$status" -ne 0 ] || fail "make check LAB=01 in the handout passed the untouched skeleton: $output"
+    [[ $output == *"check: most likely step 1 is wrong (labs/01-unix-stream/server.c:"* ]] || fail "handout check: $output"
+    # The reference peers are binaries, and the mutation table is not there.
+    [ -x "$H/tests/ref/01-unix-stream/server" ] && [ -s "$H/tests/ref/01-unix-stream/sides" ] || fail "no reference peers in the handout"
+    [ ! -e "$H/tests/mutants" ] || fail "the handout holds tests/mutants/, which quotes the solutions"
     solve 02-socketpair
     cp "$W/labs/02-socketpair"/*.[ch] "$H/labs/02-socketpair/"
     run mk "$H" check LAB=02
-    [ "$status" -eq 0 ]
+    [ "$status" -eq 0 ] || fail "make check LAB=02 in the handout, lab 02 solved: exit $status, not 0: $output"
     run --separate-stderr mk "$H" grade
-    [ "$status" -ne 0 ]                       # no full marks: no exit 0
-    [[ ${lines[0]} == "lab"*"passed"*"points" ]]
-    [[ ${lines[-1]} == total* ]]
-    [[ ${lines[2]} == "02-socketpair "*" 10.0" ]]   # the lab filled in has all its points
-    note "handout grade: ${lines[-1]}"
+    [ "$status" -ne 0 ] || fail "make grade in the handout exits 0 without full marks: $output"   # no full marks: no exit 0
+    [[ ${lines[0]} == "lab"*"points"*"bonus"*"steps"* ]] || fail "header: ${lines[0]}"
+    local total row02
+    total=$(printf '%s\n' "${lines[@]}" | grep '^total ')
+    row02=$(printf '%s\n' "${lines[@]}" | grep '^02-socketpair ')
+    [[ $total =~ ^total\ +10\ /\ 70 ]] || fail "the total should be lab 02's 10 points of 70: '$total'"
+    [[ $row02 =~ ^02-socketpair\ +10\ /\ 10 ]] || fail "02's row: $row02"   # the lab filled in has all its points
+    note "handout grade: $total"
     run mk "$H" test
-    [ "$status" -eq 2 ]
-    [[ $output == *"no solutions/"* ]]
+    [ "$status" -eq 2 ] || fail "make test in the handout: exit $status, not 2: $output"
+    [[ $output == *"no solutions/"* ]] || fail "make test in the handout should say there is no solutions/; it said: $output"
 }
 
 @test "make trace LAB=05: the tour under strace -f, socket calls only; it says where the transcripts went" {
     command -v strace >/dev/null || skip "needs strace"
     run mk "$W" trace LAB=05
-    [ "$status" -eq 0 ]
-    [[ ${lines[-1]} =~ ^Read\ them\ with:\ less\ (/tmp/trace-05\.[A-Za-z0-9]+)/\*\.trace$ ]]
+    [ "$status" -eq 0 ] || fail "make trace LAB=05: exit $status, not 0: $output"
+    [[ ${lines[-1]} =~ ^Read\ them\ with:\ less\ (/tmp/trace-05\.[A-Za-z0-9]+)/\*\.trace$ ]] ||
+        fail "make trace's last line should say where the transcripts are (Read them with: less /tmp/trace-05.XXXXXX/*.trace), saw '${lines[-1]}'"
     dir=${BASH_REMATCH[1]}
     note "transcripts in $dir: $(cd "$dir" && ls | tr '\n' ' ')"
     calls=$(sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$dir/server.trace" | grep -E '^(socket|bind|listen|accept4?)$' | uniq | tr '\n' ' ')
     note "server: $calls"
-    [[ $calls == "socket bind listen accept"* ]]
+    [[ $calls == "socket bind listen accept"* ]] || fail "the server's socket calls in $dir/server.trace should begin 'socket bind listen accept', saw '$calls'"
     grep -qE '^[0-9]+ +connect\(3, \{sa_family=AF_INET, sin_port=htons\([0-9]+\), sin_addr=inet_addr\("127\.0\.0\.1"\)\}, 16\) = 0' "$dir/client.trace"
     # Socket calls only (-e trace=%network): no read, write, close, execve...
     others=$(sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$dir"/*.trace | sort -u |
         grep -vxE 'socket|socketpair|bind|listen|accept4?|connect|[gs]etsockopt|getsockname|getpeername|shutdown|sendto|recvfrom|sendmsg|recvmsg' || true)
-    [ -z "$others" ]
+    [ -z "$others" ] || fail "calls other than socket calls in the transcripts in $dir: $(echo $others)"
     rm -rf "$dir"
 }

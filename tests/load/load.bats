@@ -37,7 +37,7 @@ at_once() {
 # the lab's server on a path in $T or on port 0; every reply checked,
 # descriptors and memory compared.
 serve_load() {
-    local lab=$1 i bad=0 to
+    local lab=$1 i bad=0 to wrong=
     lab_setup "$lab"
     if [ "$2" = unix ]; then
         start_server "$T/s"
@@ -49,16 +49,18 @@ serve_load() {
     clients_in_a_row 20 "$T/out" "$LAB/client" "${to[@]}"   # warm up: stdio, first accept
     local fds=$(fd_count "$SERVER_PID") mem=$(rss "$SERVER_PID")
     clients_in_a_row 1000 "$T/out" "$LAB/client" "${to[@]}"
-    [ "$(cat "$T/out")" = "CLIENT 1000" ]
+    is "$lab: the reply to the 1000th client in a row" "$(cat "$T/out")" "CLIENT 1000"
     at_once 50 "$LAB/client" "${to[@]}"
     for ((i = 1; i <= 50; i++)); do
-        [ "$(cat "$T/once.$i")" = "AT ONCE $i" ] || bad=$((bad + 1))
+        [ "$(cat "$T/once.$i")" = "AT ONCE $i" ] || { bad=$((bad + 1)) wrong=${wrong:-"client $i got '$(cat "$T/once.$i")'"}; }
     done
     note "$lab: 1000 in a row, then 50 at once ($bad wrong replies); descriptors $fds -> $(fd_count "$SERVER_PID"), VmRSS ${mem} kB -> $(rss "$SERVER_PID") kB"
-    [ "$bad" -eq 0 ]
-    [ "$(fd_count "$SERVER_PID")" -eq "$fds" ]
-    [ "$(rss "$SERVER_PID")" -le "$mem" ]
-    [ "$(grep -c 'accept() = fd' "$T/server.err")" -eq 1070 ]
+    [ "$bad" -eq 0 ] || fail "$lab: $bad of the 50 clients at once got a wrong reply; the first: $wrong"
+    [ "$(fd_count "$SERVER_PID")" -eq "$fds" ] ||
+        fail "$lab: the server has $(fd_count "$SERVER_PID") descriptors open after the load, $fds before: $(ls -l "/proc/$SERVER_PID/fd")"
+    [ "$(rss "$SERVER_PID")" -le "$mem" ] || fail "$lab: the server's VmRSS grew from $mem kB to $(rss "$SERVER_PID") kB"
+    [ "$(grep -c 'accept() = fd' "$T/server.err")" -eq 1070 ] ||
+        fail "$lab: the server narrated $(grep -c 'accept() = fd' "$T/server.err") accept()s, not 1070 (20 + 1000 + 50 clients)"
 }
 
 @test "01 unix stream: 1000 clients in a row, then 50 at once; descriptors and memory unchanged" {
@@ -99,7 +101,7 @@ datagrams() {
     upcase <"$T/in" | cmp - "$T/out"
     note "03: $(wc -l <"$T/in") datagrams, $(wc -c <"$T/in") bytes, every reply identical to tr a-z A-Z; $(count 'recvmsg\(\) = ' "$T/server.err") received by the server"
     run --separate-stderr "$LAB/client" "$T/s" <<<"still here"
-    [ "$output" = "STILL HERE" ]
+    [ "$output" = "STILL HERE" ] || fail "03: after the load, the reply to 'still here' is '$output', not 'STILL HERE'; exit $status: $stderr"
 }
 
 @test "06 udp: 10,000 datagrams of random bytes, 0 to 65507 long: each one the server receives is answered, each one it does not is counted as dropped; then a correct answer" {
@@ -116,8 +118,9 @@ datagrams() {
     answered=$(count 'sendto\(.*\) = [0-9]+ bytes' "$T/server.err")
     drops=$(ss -uamH "sport = :$P" | sed -nE 's/.*skmem:\(.*,d([0-9]+)\).*/\1/p')
     note "06: $(wc -l <"$T/in") datagrams sent; the server received $received, answered $answered; the kernel dropped ${drops:-?} at its socket; $(wc -l <"$T/out") replies printed"
-    [ "$received" -eq "$answered" ]
-    [ $((received + drops)) -eq 10000 ]
+    [ "$received" -eq "$answered" ] || fail "06: the server received $received datagrams and answered $answered"
+    [ $((received + drops)) -eq 10000 ] ||
+        fail "06: the server received $received, the kernel dropped ${drops:-?}: $((received + drops)) in all, not the 10000 sent"
     run --separate-stderr "$LAB/client" 127.0.0.1 "$P" <<<"still here"
-    [ "$output" = "STILL HERE" ]
+    [ "$output" = "STILL HERE" ] || fail "06: after the load, the reply to 'still here' is '$output', not 'STILL HERE'; exit $status: $stderr"
 }
