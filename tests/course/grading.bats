@@ -173,7 +173,7 @@ total_line() {
         fail "cy (lab 01's server solved, worth $server): $(grep '^cy,' "$T/class.csv")"
 }
 
-@test "every format: full marks for the solutions, a half-solved lab its solved steps' points, a lab that does not build 0 with the compiler's error (table, JUnit, CSV, Gradescope)" {
+@test "every format: full marks for the solutions, a half-solved lab its solved steps' points, the skeleton 0, a lab that does not build 0 with the compiler's error (table, JUnit, CSV, Gradescope)" {
     local C=$T/course
     cp -a "$G/course" "$C"
     solve "$C" 04-seqpacket
@@ -181,7 +181,7 @@ total_line() {
     echo 'int broken(void) { return undeclared_thing; }' >>"$C/labs/02-socketpair/lab.c"
     local f out
     for f in junit csv gradescope; do
-        run clean env JUNIT="$T/g.xml" CSV="$T/g.csv" JSON="$T/g.json" "$C/tests/grade.sh" -f $f -l 01,02,04
+        run clean env JUNIT="$T/g.xml" CSV="$T/g.csv" JSON="$T/g.json" "$C/tests/grade.sh" -f $f -l 01,02,03,04
         out=$output
         is "tests/grade.sh -f $f: exit status (not full marks)" "$status" 1
     done
@@ -191,9 +191,12 @@ total_line() {
     [[ $out =~ 01-unix-stream\ +$half01\ / ]] || fail "lab 01 half-solved should earn $half01: $out"
     [[ $out =~ 02-socketpair\ +0\ /.*does\ not\ build ]] || fail "lab 02 should earn 0 and not build: $out"
     [[ $out =~ 04-seqpacket\ +$half04\ /\ $half04 ]] || fail "lab 04 solved should earn $half04: $out"
+    [[ $out =~ 03-unix-dgram\ +0\ / ]] || fail "lab 03, the untouched skeleton, should earn 0: $out"
     [[ $out == *"undeclared_thing"* ]] || fail "the table's output lacks the compiler's error"
     # JUnit: every lab a suite; points as properties; the build error.
-    is "JUnit suites" "$(grep -c '<testsuite ' "$T/g.xml")" 3
+    is "JUnit suites" "$(grep -c '<testsuite ' "$T/g.xml")" 4
+    is "JUnit's points for lab 03, the skeleton" "$(awk '/<testcase classname="03-unix-dgram"/ { on = 1 } on && /name="points"/ { sub(/.*name="points" value="/, ""); sub(/".*/, ""); s += $0 } /<\/testcase>/ { on = 0 } END { print s + 0 }' "$T/g.xml")" 0
+    is "JUnit's failures for lab 03, the skeleton" "$(grep -A3 '<testcase classname="03-unix-dgram" name="step' "$T/g.xml" | grep -c '<failure')" "$(todo_steps "$ROOT/solutions/03-unix-dgram" | wc -l)"
     grep -q '<testcase classname="02-socketpair" name="step 1">' "$T/g.xml" || fail "no suite for the lab that does not build"
     grep -q '<error message="labs/02-socketpair does not build">' "$T/g.xml" && grep -q 'undeclared_thing' "$T/g.xml" ||
         fail "no <error> with the compiler's message in JUnit"
@@ -203,6 +206,7 @@ total_line() {
     is "JUnit's points" "$junit_points" $((half01 + half04))
     # CSV: a row per step.
     grep -q '^02-socketpair,step 1,0,[0-9]*,unbuilt,"labs/02-socketpair does not build"$' "$T/g.csv" || fail "CSV: $(grep '^02' "$T/g.csv" | head -n 2)"
+    is "CSV's points for lab 03, the skeleton" "$(awk -F, '$1 == "03-unix-dgram" && $2 ~ /^step/ { s += $3 } END { print s + 0 }' "$T/g.csv")" 0
     is "CSV's points" "$(awk -F, '$2 ~ /^step/ { s += $3 } END { print s }' "$T/g.csv")" $((half01 + half04))
     # Gradescope: the score, a test per step, the compiler's error.
     local score tests
