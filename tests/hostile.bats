@@ -255,7 +255,11 @@ tracee_of() {
     # The servers: under strace, SIGTERM at the end, its exit status.
     for lab in 01-unix-stream 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close; do
         case $lab in 0[134]-*) args=("$T/t${lab%%-*}") ;; *) args=(0) ;; esac
-        strace -f -qq -o "$T/$lab.server.trace" -e trace=socket "$TOP/$lab/server" "${args[@]}" <&- >&- 2>&- 3>&- &
+        # A process group of its own (setsid), strace and server in it:
+        # teardown stops the group whole, even when this test fails before
+        # it knows the server's pid (a lone kill of strace would detach the
+        # server and leave it running).
+        setsid strace -f -qq -o "$T/$lab.server.trace" -e trace=socket "$TOP/$lab/server" "${args[@]}" <&- >&- 2>&- 3>&- &
         echo "$!" >>"$T/pids"
         wait_until tracee_of "$!"   # teardown stops the server too, not only strace
         wait_until has_line "$T/$lab.server.trace" 'socket\(.*= [0-9]+'
