@@ -95,9 +95,11 @@ term() {
             fd=${fd##*/}
             [ "$fd" -le 2 ] || eval "exec $fd>&-" 2>/dev/null
         done
+        # fd 9 reads the commands; the commands do not inherit it (a
+        # program that lists its descriptors sees 0, 1 and 2 and its own).
         exec 9<"$1"
         while IFS= read -r -u 9 line; do
-            eval "$line" </dev/null
+            eval "$line" </dev/null 9<&-
             echo "$?" >>"$2"
         done' _ "$state/t$n.cmd" "$state/t$n.status" >>"$state/t$n.out" 2>&1 9>&- &
     term_pid[$n]=$!

@@ -20,7 +20,7 @@ ROOT=${BASH_SOURCE[0]%/*}/..
 ROOT=${ROOT%/tests/..}   # no subshell, no dirname: this runs for every test
 TREE=${TREE:-solutions}
 WAIT_LIMIT=${WAIT_LIMIT:-10}   # seconds any single wait may last
-POLL_INTERVAL=0.01             # seconds between two looks at a condition
+POLL_INTERVAL=0.01             # seconds between the first two looks at a condition
 
 # lab_name WANT: the name (NN-topic) of the lab in labs/ that WANT names:
 # 3, 03 or 03-unix-dgram. Prints nothing when there is none.
@@ -203,14 +203,20 @@ pause() {
 }
 
 # wait_until COMMAND...: run COMMAND until it succeeds, at most WAIT_LIMIT s.
+# The pause between two looks starts at POLL_INTERVAL and doubles up to
+# 0.1 s: a condition met at once is seen at once, and a long wait (a
+# timeout of a second or more) costs a few looks, not hundreds. Each look
+# costs CPU, the more under bats, whose DEBUG trap runs before each
+# command of a test; the suite's time is CPU-bound on two cores.
 wait_until() {
-    local deadline=$((SECONDS + WAIT_LIMIT))
+    local deadline=$((SECONDS + WAIT_LIMIT)) step=$POLL_INTERVAL
     until "$@"; do
         if [ "$SECONDS" -gt "$deadline" ]; then
             echo "gave up after ${WAIT_LIMIT}s waiting for: $*" >&2
             return 1
         fi
-        pause "$POLL_INTERVAL"
+        pause "$step"
+        case $step in 0.01) step=0.02 ;; 0.02) step=0.04 ;; 0.04) step=0.08 ;; *) step=0.1 ;; esac
     done
 }
 
@@ -261,6 +267,7 @@ last_match() {
 read_state() {
     local stat
     STATE=
+    [ -n "$1" ] || return 1   # (/proc//stat would be /proc/stat)
     read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
     stat=${stat##*) }
     STATE=${stat%% *}
@@ -521,10 +528,11 @@ expect_line() {
 # leftovers TOKEN: kill every live process (zombies aside) whose
 # environment holds SOCKETS_RUN=TOKEN, whatever its uid: what a run left
 # behind (tests/run.sh, check.sh and grade.sh give each run a token).
-# Prints them, "PID USER ARGS" separated by "; ".
+# Prints them, "PID USER ARGS" separated by "; ". The whole entry must
+# match (grep -x): run-1-1 is not run-1-10, another file's run.
 leftovers() {
     local pid state pids=()
-    for pid in $(grep -lzF "SOCKETS_RUN=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
+    for pid in $(grep -lzxF "SOCKETS_RUN=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
         read -r state 2>/dev/null <"/proc/$pid/stat" || continue
         state=${state##*) }
         [ "${state%% *}" = Z ] || pids+=("$pid")

@@ -84,7 +84,7 @@ check_one() {
     SOCKETS_MUTANT=$token timeout -k 5 "$bound" make --no-print-directory -C "$1" check LAB="$2" >"$1/check.log" 2>&1
     status=$?
     named=$(sed -nE 's/^check: most likely step ([0-9]+) .*/\1/p' "$1/check.log")
-    pids=$(grep -lzF "SOCKETS_MUTANT=$token" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3)
+    pids=$(grep -lzxF "SOCKETS_MUTANT=$token" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3)
     left=$(echo "$pids" | grep -c .)
     # shellcheck disable=SC2086
     [ -n "$pids" ] && kill -KILL $pids 2>/dev/null

@@ -74,8 +74,20 @@ report() {
 
 # await: wait for one run to end and report it.
 await() {
-    local pid status=0
+    local pid= status=0 p
     wait -n -p pid || status=$?
+    if [ -z "$pid" ]; then
+        # No pid from wait -n: the run it would name was already reaped
+        # (a signal came, say). Report each run whose process is gone.
+        for p in "${!file_of[@]}"; do
+            kill -0 "$p" 2>/dev/null && continue
+            status=0
+            wait "$p" || status=$?
+            report "$p" "$status"
+            running=$((running - 1))
+        done
+        return
+    fi
     report "$pid" "$status"
     running=$((running - 1))
 }

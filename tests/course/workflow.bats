@@ -17,6 +17,7 @@ setup() {
 }
 
 teardown() {
+    if [ -s "$W/pids" ]; then kill -KILL $(<"$W/pids") 2>/dev/null || true; fi
     rm -rf "$W"
 }
 
@@ -134,6 +135,25 @@ without() {
     is "the count" "${lines[-1]}" "1 passed, 1 failed, 0 skipped"
 }
 
+@test "the runner's sweep takes only its own file's processes: the token run-N-1 does not match another file's run-N-10" {
+    # Ten files or more at a time: the first file's token is a prefix of
+    # the tenth's. A program of the tenth, still running when the first
+    # is swept, must be left alone; the tenth's own sweep takes it.
+    local pid left
+    SOCKETS_RUN=run-$$-10 setsid tail -f /dev/null </dev/null >/dev/null 2>&1 3>&- &
+    pid=$!
+    echo "$pid" >>"$W/pids"   # teardown stops it, should the test fail first
+    wait_until grep -qzxF "SOCKETS_RUN=run-$$-10" "/proc/$pid/environ"
+    left=$(leftovers "run-$$-1")
+    note "leftovers run-$$-1: '${left}'; run-$$-10's tail -f is $(alive "$pid" && echo alive || echo gone)"
+    [ -z "$left" ] || fail "the sweep of run-$$-1 took another run's process: $left"
+    alive "$pid" || fail "the sweep of run-$$-1 killed run-$$-10's process $pid"
+    left=$(leftovers "run-$$-10")
+    note "leftovers run-$$-10: $left"
+    [[ $left == "$pid "*"tail -f /dev/null"* ]] || fail "the sweep of run-$$-10 did not name its own process $pid: '$left'"
+    wait_gone "$pid" || fail "the sweep of run-$$-10 left $pid running"
+}
+
 @test "make labs regenerates labs/ exactly: the committed skeletons are current" {
     mk "$W" clean   # make labs leaves no programs built; nor does git
     cp -r "$W/labs" "$W/labs.before"
@@ -187,14 +207,14 @@ without() {
     done
     [ "$took" -le 60 ] || fail "make check took ${took}s, over a minute"
     local left
-    left=$(grep -lzF "SOCKETS_MUTANT=$token" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | tr '\n' ' ')
+    left=$(grep -lzxF "SOCKETS_MUTANT=$token" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | tr '\n' ' ')
     [ -z "$left" ] || { ps -o pid,user,args -p "${left// /,}" >&2; kill -KILL $left; fail "left running: $left"; }
 }
 
 # The commands the documents send here (tests/docs.sh checks each appears
 # in this file): README.md's make check LAB=01; each lesson's make check LAB=01,
 # make check LAB=02, make check LAB=03, make check LAB=04, make check LAB=05,
-# make check LAB=06, make check LAB=07: one target, LAB given as 1, 01 or
+# make check LAB=06, make check LAB=07, make check LAB=08: one target, LAB given as 1, 01 or
 # 01-unix-stream, run on a skeleton above and on a solved lab here.
 @test "make check passes once the solution's source is copied over the skeleton" {
     solve 02-socketpair
@@ -285,7 +305,9 @@ without() {
     local total row02
     total=$(printf '%s\n' "${lines[@]}" | grep '^total ')
     row02=$(printf '%s\n' "${lines[@]}" | grep '^02-socketpair ')
-    [[ $total =~ ^total\ +10\ /\ 70 ]] || fail "the total should be lab 02's 10 points of 70: '$total'"
+    local all
+    all=$(awk '!/^#/ && $2 == "step" { s += $4 } END { print s }' "$H/tests/points")
+    [[ $total =~ ^total\ +10\ /\ $all ]] || fail "the total should be lab 02's 10 points of $all (tests/points): '$total'"
     [[ $row02 =~ ^02-socketpair\ +10\ /\ 10 ]] || fail "02's row: $row02"   # the lab filled in has all its points
     note "handout grade: $total"
     run mk "$H" test
