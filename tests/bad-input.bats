@@ -57,7 +57,7 @@ fingerprint() {
 
 @test "--help prints the usage on stdout and exits 0; extra arguments and unknown options exit 2, with the usage" {
     local lab prog
-    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close; do
+    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing; do
         for prog in server client; do
             run_split "$ROOT/$TREE/$lab/$prog" --help
             [ "$status" -eq 0 ] || fail "$lab $prog --help: exit $status, not 0; stdout: $output; stderr: $stderr"
@@ -199,4 +199,61 @@ fingerprint() {
         has_line "$T/server.err" 'Connection refused: stale socket file'
         : >"$T/server.err"
     done
+}
+
+@test "lab 08: a missing DIR or NAME, a DIR that is no directory, bad -a, -c, -o and abstract names are refused before any socket exists" {
+    local lab=08-fd-passing
+    mkdir "$T/files"
+    echo "precious data" >"$T/file"
+    expect 2 "DIR is missing" "$lab" server
+    expect 2 "NAME is missing" "$lab" client
+    expect 2 "too many arguments" "$lab" server "$T/s" "$T/files" extra
+    expect 2 "too many arguments" "$lab" client "$T/s" name extra
+    for uids in "" x 1,,2 -1 4294967295 1,x "$(seq -s, 0 16)"; do
+        expect 2 "bad -a '$uids'" "$lab" server -a "$uids" "$T/s" "$T/files"
+    done
+    expect 2 "-a needs a value" "$lab" server -a
+    for bytes in -1 257 x ""; do
+        expect 2 "bad -c '$bytes'" "$lab" client -c "$bytes" "$T/s" name
+    done
+    expect 2 "bad -o '-5'" "$lab" server -o -5 "$T/s" "$T/files"
+    expect 2 "the socket path is empty" "$lab" server @ "$T/files"
+    expect 2 "the socket path is empty" "$lab" client @ name
+    expect 2 "-m: an abstract name has no file, and no mode" "$lab" server -m 0777 @name "$T/files"
+    printf -v long '@%108s' ''
+    expect 2 "socket path is 109 bytes; sun_path holds at most 107" "$lab" server "${long// /x}" "$T/files"
+    expect 2 "socket path is 109 bytes; sun_path holds at most 107" "$lab" client "${long// /x}" name
+    long=${long//@/\/}
+    expect 2 "socket path is 109 bytes; sun_path holds at most 107" "$lab" server "${long// /x}" "$T/files"
+    expect 1 "open $T/missing: No such file or directory" "$lab" server "$T/s" "$T/missing"
+    expect 1 "open $T/file: Not a directory" "$lab" server "$T/s" "$T/file"
+    is "the content of $T/file" "$(<"$T/file")" "precious data"
+    [ -z "$(ls -A "$T" | grep -v -x -e file -e files -e pids -e 'run\.[a-z]*')" ] ||
+        fail "a program created files in $T: $(ls -A "$T")"
+}
+
+@test "lab 08: a path or an abstract name in use, no server, a stale socket file: exit 1 with the reason; the first server keeps serving" {
+    local lab=08-fd-passing name=lab08-bad-$$-$RANDOM
+    LAB=$ROOT/$TREE/$lab
+    mkdir "$T/files"
+    echo "still here" >"$T/files/greeting"
+    expect 1 "connect $T/none: No such file or directory" "$lab" client "$T/none" greeting
+    expect 1 "connect @$name: Connection refused" "$lab" client "@$name" greeting
+    start_server "$T/s" "$T/files"
+    expect 1 "bind $T/s: Address already in use" "$lab" server "$T/s" "$T/files"
+    alive "$SERVER_PID"
+    run_split "$LAB/client" "$T/s" greeting
+    is "the first server's reply, after the second failed" "$output" "still here"
+    kill -KILL "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    expect 1 "connect $T/s: Connection refused" "$lab" client "$T/s" greeting
+    rm "$T/server.out"
+    start_server "$T/s" "$T/files"
+    expect_line "$T/server.err" 'Connection refused: stale socket file' "the new server's probe of the stale file"
+    rm "$T/server.out"
+    : >"$T/server.err"
+    start_server "@$name" "$T/files"
+    expect 1 "bind @$name: Address already in use" "$lab" server "@$name" "$T/files"
+    run_split "$LAB/client" "@$name" greeting
+    is "the abstract server's reply, after the second failed" "$output" "still here"
 }

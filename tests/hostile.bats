@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Hostile peers, races and odd environments: what a program copied into
-# the real world meets. The servers on a path (labs 01, 03, 04) against a
+# the real world meets. The servers on a path (labs 01, 03, 04, 08) against a
 # path taken over, a directory swapped for a symbolic link, a second
 # server started while the first is stopped between its probe and bind(),
 # a live server whose queue is full, a chmod() by name after bind(); every
@@ -14,7 +14,7 @@
 bats_require_minimum_version 1.5.0
 BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-30}
 
-PATH_LABS=(01-unix-stream 03-unix-dgram 04-seqpacket)
+PATH_LABS=(01-unix-stream 03-unix-dgram 04-seqpacket 08-fd-passing)
 
 setup() {
     load lib
@@ -23,6 +23,17 @@ setup() {
     # Many cases run a program under strace, where LeakSanitizer cannot
     # (make SANITIZE=1): it would end the program with a failure of its own.
     export ASAN_OPTIONS=detect_leaks=0
+    # Lab 08's server serves a directory (its last argument: DIR_ARG),
+    # and its client asks for a file in it, by name (NAME_ARG).
+    mkdir "$T/files"
+    echo "STILL HERE" >"$T/files/greeting"
+}
+
+# args_for LAB: DIR_ARG, what LAB's server takes after its PATH, and
+# NAME_ARG, what its client takes after PATH (lab 08 only; else nothing).
+args_for() {
+    DIR_ARG=() NAME_ARG=()
+    case $1 in 08-*) DIR_ARG=("$T/files") NAME_ARG=(greeting) ;; esac
 }
 
 teardown() {
@@ -36,15 +47,17 @@ teardown() {
 on() {
     local lab=$1 name=$2
     shift 2
-    spawn "$name" "$TOP/$lab/server" "$@"
+    args_for "$lab"
+    spawn "$name" "$TOP/$lab/server" "$@" "${DIR_ARG[@]}"
     SERVER_PID=$PID
     wait_until ready_or_dead "$PID" "$name"
 }
 
 # echoes LAB PATH: LAB's client reaches the server at PATH: "still here"
-# comes back upper-cased.
+# comes back upper-cased (lab 08: the file that holds it).
 echoes() {
-    run_split timeout 10 "$TOP/$1/client" "$2" <<<"still here"
+    args_for "$1"
+    run_split timeout 10 "$TOP/$1/client" "$2" "${NAME_ARG[@]}" <<<"still here"
     [ "$status" -eq 0 ] && [ "${lines[-1]}" = "STILL HERE" ] ||
         { echo "$1 client on $2: exit $status, output '$output', $stderr" >&2; return 1; }
 }
@@ -104,7 +117,7 @@ tracee_of() {
     [ "${#long[@]}" -eq 0 ] || fail "too long: $(printf '%s; ' "${long[@]}")"
 }
 
-@test "a server removes its socket file at exit only while it is still its own: a path taken over by a new server stays (labs 01, 03, 04)" {
+@test "a server removes its socket file at exit only while it is still its own: a path taken over by a new server stays (labs 01, 03, 04, 08)" {
     local lab d
     for lab in "${PATH_LABS[@]}"; do
         d=$T/${lab%%-*}
@@ -129,7 +142,7 @@ tracee_of() {
     done
 }
 
-@test "a directory on the path swapped for a symbolic link: at exit the server removes nothing where the link leads (labs 01, 03, 04)" {
+@test "a directory on the path swapped for a symbolic link: at exit the server removes nothing where the link leads (labs 01, 03, 04, 08)" {
     local lab d
     for lab in "${PATH_LABS[@]}"; do
         d=$T/${lab%%-*}
@@ -148,7 +161,7 @@ tracee_of() {
     done
 }
 
-@test "two servers on one stale path, the first stopped between its probe and bind(): the second stops at the lock, and only one serves (labs 01, 03, 04)" {
+@test "two servers on one stale path, the first stopped between its probe and bind(): the second stops at the lock, and only one serves (labs 01, 03, 04, 08)" {
     local lab d
     for lab in "${PATH_LABS[@]}"; do
         d=$T/${lab%%-*}
@@ -162,8 +175,9 @@ tracee_of() {
         # not yet removed it. Once strace has written the connect() line,
         # the server is stopped for strace or by the signal, and cannot go
         # on by itself.
+        args_for "$lab"
         spawn "a$lab" strace -f -qq -o "$T/a$lab.trace" -e trace=connect \
-            -e inject=connect:signal=SIGSTOP:when=1 "$TOP/$lab/server" "$d/s"
+            -e inject=connect:signal=SIGSTOP:when=1 "$TOP/$lab/server" "$d/s" "${DIR_ARG[@]}"
         wait_until tracee_of "$PID"
         wait_until has_line "$T/a$lab.trace" 'connect\('
         wait_until stopped "$TRACEE"
@@ -171,7 +185,7 @@ tracee_of() {
         # The second server, now. Without the lock it takes the stale file
         # too, binds, and serves; the first then removes its file, binds
         # its own, and both say they serve, one of them unreachable.
-        run_split timeout 10 "$TOP/$lab/server" "$d/s"
+        run_split timeout 10 "$TOP/$lab/server" "$d/s" "${DIR_ARG[@]}"
         note "$lab: second server: exit $status: ${stderr_lines[-1]}"
         [ "$status" -eq 1 ] && [[ ${stderr_lines[-1]} == "server: bind $d/s: Address already in use (another server holds $d/s.lock)" ]] ||
             { echo "$lab: the second server took the path: exit $status, $output, $stderr" >&2; false; }
@@ -181,11 +195,11 @@ tracee_of() {
     done
 }
 
-@test "a live server whose accept queue is full: a new server's probe does not hang, it says a server answers there (labs 01, 04)" {
+@test "a live server whose accept queue is full: a new server's probe does not hang, it says a server answers there (labs 01, 04, 08)" {
     local lab d i n
     mkfifo "$T/hold"
     exec 7<>"$T/hold"   # the clients' input: open, and never a byte
-    for lab in 01-unix-stream 04-seqpacket; do
+    for lab in 01-unix-stream 04-seqpacket 08-fd-passing; do
         d=$T/${lab%%-*}
         mkdir "$d"
         on "$lab" "s$lab" "$d/s"
@@ -193,7 +207,7 @@ tracee_of() {
         wait_until stopped "$SERVER_PID"
         # backlog 16: Linux queues 17 connections; the 18th waits in connect().
         for i in $(seq 17); do
-            spawn "c$lab-$i" "$TOP/$lab/client" "$d/s" <"$T/hold"
+            spawn "c$lab-$i" "$TOP/$lab/client" "$d/s" "${NAME_ARG[@]}" <"$T/hold"
         done
         queued() { n=$(ss -xlH src "$d/s"); read -r _ _ n _ <<<"$n"; [ "${n:-0}" -ge 17 ]; }
         wait_until queued
@@ -201,7 +215,7 @@ tracee_of() {
         # A server that does not use the lock file (an old one, another
         # program) looks the same: the lock file gone.
         rm "$d/s.lock"
-        run_split timeout 10 "$TOP/$lab/server" "$d/s"
+        run_split timeout 10 "$TOP/$lab/server" "$d/s" "${DIR_ARG[@]}"
         note "$lab: new server: exit $status: ${stderr_lines[-1]}"
         [ "$status" -eq 1 ] || { echo "$lab: exit $status (124: it hung in the probe): $stderr" >&2; false; }
         is "$lab: the new server's last line on stderr" "${stderr_lines[-1]}" "server: bind $d/s: Address already in use (a server answers there)"
@@ -210,12 +224,13 @@ tracee_of() {
     done
 }
 
-@test "-m MODE gives the socket file its mode at birth: no chmod() by name afterwards, which a symbolic link swapped in at the path would redirect (labs 01, 03, 04)" {
+@test "-m MODE gives the socket file its mode at birth: no chmod() by name afterwards, which a symbolic link swapped in at the path would redirect (labs 01, 03, 04, 08)" {
     local lab d
     for lab in "${PATH_LABS[@]}"; do
         d=$T/${lab%%-*}
         mkdir "$d"
-        spawn "s$lab" strace -f -qq -o "$T/$lab.trace" -e trace=umask,bind,chmod,fchmodat "$TOP/$lab/server" -m 0666 "$d/s"
+        args_for "$lab"
+        spawn "s$lab" strace -f -qq -o "$T/$lab.trace" -e trace=umask,bind,chmod,fchmodat "$TOP/$lab/server" -m 0666 "$d/s" "${DIR_ARG[@]}"
         wait_until tracee_of "$PID"
         wait_until ready_or_dead "$TRACEE" "s$lab"
         sed -E 's/^[0-9]+ +//' "$T/$lab.trace" | note_lines "$lab: "
@@ -226,9 +241,9 @@ tracee_of() {
 
 @test "every program started with descriptors 0, 1 and 2 closed gets no socket below 3; a datagram client with stdout closed sends nothing extra" {
     local lab prog args
-    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close; do
+    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing; do
         case $lab in
-        0[134]-*) on "$lab" "s$lab" "$T/s${lab%%-*}"; args=("$T/s${lab%%-*}") ;;
+        0[1348]-*) on "$lab" "s$lab" "$T/s${lab%%-*}"; args=("$T/s${lab%%-*}" "${NAME_ARG[@]}") ;;
         02-*) args=() ;;
         *) on "$lab" "s$lab" 0; args=(127.0.0.1 "$(<"$T/s$lab.out")"); args[1]=${args[1]##*:} ;;
         esac
@@ -253,8 +268,9 @@ tracee_of() {
         }
     done
     # The servers: under strace, SIGTERM at the end, its exit status.
-    for lab in 01-unix-stream 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close; do
-        case $lab in 0[134]-*) args=("$T/t${lab%%-*}") ;; *) args=(0) ;; esac
+    for lab in 01-unix-stream 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing; do
+        args_for "$lab"
+        case $lab in 0[1348]-*) args=("$T/t${lab%%-*}" "${DIR_ARG[@]}") ;; *) args=(0) ;; esac
         # A process group of its own (setsid), strace and server in it:
         # teardown stops the group whole, even when this test fails before
         # it knows the server's pid (a lone kill of strace would detach the
@@ -278,17 +294,18 @@ tracee_of() {
     [ "$n" -eq 3 ] || fail "03: the server received $n datagrams, not 3, for the two clients' 3 lines: $(grep '^\[server\] recv' "$T/s03-unix-dgram.err")"
 }
 
-@test "a server out of descriptors neither exits nor spins: accept() fails with EMFILE, it pauses, the client waits in the queue (labs 01, 04, 05, 07)" {
+@test "a server out of descriptors neither exits nor spins: accept() fails with EMFILE, it pauses, the client waits in the queue (labs 01, 04, 05, 07, 08)" {
     local lab limit ticks0 ticks1
-    for lab in 01-unix-stream 04-seqpacket 05-tcp 07-tcp-close; do
+    for lab in 01-unix-stream 04-seqpacket 05-tcp 07-tcp-close 08-fd-passing; do
         # 0-2, the listener (3) and, on a path, the lock file (4): the next
-        # descriptor, accept()'s, is over the limit.
-        case $lab in 0[14]-*) limit=5; args=("$T/s${lab%%-*}") ;; *) limit=4; args=(0) ;; esac
+        # descriptor, accept()'s, is over the limit. Lab 08 holds its DIR too.
+        args_for "$lab"
+        case $lab in 0[14]-*) limit=5; args=("$T/s${lab%%-*}") ;; 08-*) limit=6; args=("$T/s08" "${DIR_ARG[@]}") ;; *) limit=4; args=(0) ;; esac
         spawn "s$lab" bash -c 'ulimit -n "$0" && exec "$@"' "$limit" "$TOP/$lab/server" "${args[@]}"
         SERVER_PID=$PID
         wait_until ready_or_dead "$PID" "s$lab"
         read -r ready <"$T/s$lab.out"
-        case $lab in 0[14]-*) to=("${args[@]}") ;; *) to=(127.0.0.1 "${ready##*:}") ;; esac
+        case $lab in 0[14]-*) to=("${args[@]}") ;; 08-*) to=("$T/s08" "${NAME_ARG[@]}") ;; *) to=(127.0.0.1 "${ready##*:}") ;; esac
         printf 'x\n' >"$T/c$lab.in"
         spawn "c$lab" "$TOP/$lab/client" "${to[@]}"
         wait_until said_or_gone "$SERVER_PID" "$T/s$lab.err" 'accept\(\) = -1'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/memcheck.sh [DIR] - valgrind memcheck on every lab program.
 #
-# Runs each lab's server and client (14 programs; in lab 02 the server
+# Runs each lab's server and client (16 programs; in lab 02 the server
 # forks and execs ./client FD, so one run under --trace-children=yes covers
 # both) for one short session under
 #   valgrind --leak-check=full --errors-for-leak-kinds=all --track-fds=yes
@@ -35,7 +35,7 @@ LABS_DIR=${1:-$HERE/../solutions}
 LABS_DIR=$(cd "$LABS_DIR" 2>/dev/null && pwd) || { echo "memcheck: no directory ${1:-}" >&2; exit 2; }
 LIMIT=${MEMCHECK_LIMIT:-60}   # seconds any one wait may last (valgrind is slow)
 WAIT_LIMIT=$LIMIT
-LABS=(01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close)
+LABS=(01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing)
 
 command -v valgrind >/dev/null || { echo "memcheck: valgrind is not installed" >&2; exit 2; }
 
@@ -174,11 +174,15 @@ up_or_gone() { ready "$1" || gone "$2"; }
 
 printf 'hello\n\nworld\n' >"$T/in"   # the second line empty: an empty message
 WANT='HELLO\n\nWORLD\n'
+# Lab 08 serves files: a directory holding one, whose bytes are WANT; its
+# client receives the file as a descriptor and copies it to stdout.
+mkdir "$T/files" && printf "$WANT" >"$T/files/greeting"
 
 # session LAB: a server in the background, one client, SIGTERM.
 session() {
     local lab=$1 dir=$LABS_DIR/$1 sock="$T/${1%%-*}.sock" addr port spid cstatus chung
     case $lab in
+        08-*) start "$lab.server" "$dir" /dev/null "${VG[@]}" ./server "$sock" "$T/files" ;;
         0[1-4]-*) start "$lab.server" "$dir" /dev/null "${VG[@]}" ./server "$sock" ;;
         *) start "$lab.server" "$dir" /dev/null "${VG[@]}" ./server 0 ;;
     esac
@@ -194,6 +198,7 @@ session() {
     addr=$(sed -nE 's/^(listening|receiving) on //p' "$T/$lab.server.out" | head -n 1)
     port=${addr##*:}
     case $lab in
+        08-*) start "$lab.client" "$dir" /dev/null "${VG[@]}" ./client "$sock" greeting ;;
         0[1-4]-*) start "$lab.client" "$dir" "$T/in" "${VG[@]}" ./client "$sock" ;;
         *) start "$lab.client" "$dir" "$T/in" "${VG[@]}" ./client 127.0.0.1 "$port" ;;
     esac

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Load: each connection server serves 1000 clients one after another, then
+# Load: each connection server (lab 08: each file server) serves 1000 clients one after another, then
 # 50 that arrive at once; its descriptors and resident memory stay as they
 # were. Each datagram server answers 10,000 datagrams of random sizes and
 # random bytes, and still answers correctly afterwards. Not part of `make
@@ -123,4 +123,25 @@ datagrams() {
         fail "06: the server received $received, the kernel dropped ${drops:-?}: $((received + drops)) in all, not the 10000 sent"
     run --separate-stderr "$LAB/client" 127.0.0.1 "$P" <<<"still here"
     [ "$output" = "STILL HERE" ] || fail "06: after the load, the reply to 'still here' is '$output', not 'STILL HERE'; exit $status: $stderr"
+}
+
+@test "08 fd passing: 1000 clients in a row, then 50 at once, each receiving the file as a descriptor; descriptors and memory unchanged" {
+    local lab=08-fd-passing i bad=0 wrong=
+    lab_setup "$lab"
+    mkdir "$T/files"
+    echo "passed, not copied" >"$T/files/f"
+    start_server "$T/s" "$T/files"
+    clients_in_a_row 20 "$T/out" "$LAB/client" "$T/s" f   # warm up
+    local fds=$(fd_count "$SERVER_PID") mem=$(rss "$SERVER_PID")
+    clients_in_a_row 1000 "$T/out" "$LAB/client" "$T/s" f
+    is "$lab: what the 1000th client in a row read from its descriptor" "$(cat "$T/out")" "passed, not copied"
+    at_once 50 "$LAB/client" "$T/s" f
+    for ((i = 1; i <= 50; i++)); do
+        [ "$(cat "$T/once.$i")" = "passed, not copied" ] || { bad=$((bad + 1)) wrong=${wrong:-"client $i got '$(cat "$T/once.$i")'"}; }
+    done
+    note "$lab: 1000 in a row, then 50 at once ($bad wrong); descriptors $fds -> $(fd_count "$SERVER_PID"), VmRSS ${mem} kB -> $(rss "$SERVER_PID") kB"
+    [ "$bad" -eq 0 ] || fail "$lab: $bad of the 50 clients at once read something else; the first: $wrong"
+    is "$lab: the server's descriptor count after the load" "$(fd_count "$SERVER_PID")" "$fds"
+    [ "$(rss "$SERVER_PID")" -le "$mem" ] || fail "$lab: the server's VmRSS grew from $mem kB to $(rss "$SERVER_PID") kB"
+    is "$lab: the server's sendmsg(SCM_RIGHTS) narrations" "$(grep -c 'sendmsg() = 2 bytes + SCM_RIGHTS' "$T/server.err")" 1070
 }
