@@ -316,8 +316,9 @@ if [ -n "$submissions" ]; then
     [ -d solutions ] && cp -a solutions "$pristine/"
     # No binary of this copy's labs; the reference peers built once
     # (cp -a keeps their times: each student's copy finds them built).
-    find "$pristine/labs" -type f \( -name server -o -name client -o -name '*.o' \) -delete
-    for d in "$pristine"/solutions/[0-9][0-9]-*/; do [ -d "$d" ] && make -s -C "$d" server client >/dev/null; done
+    for d in "$pristine"/labs/[0-9][0-9]-*/; do [ -d "$d" ] && make -s -C "$d" clean >/dev/null; done
+    find "$pristine/labs" -type f -name '*.o' -delete
+    for d in "$pristine"/solutions/[0-9][0-9]-*/; do [ -d "$d" ] && make -s -C "$d" >/dev/null; done
     mapfile -t labs < <(chosen_labs "$pristine")
     csv=${CSV:-${TMPDIR:-/tmp}/sockets-grades.csv}
     {

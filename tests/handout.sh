@@ -51,7 +51,13 @@ dir=$stage/sockets-labs
 mkdir -p "$dir/labs" "$dir/tests" "$dir/.github/workflows"
 cp -r Makefile .clang-tidy notes "$dir/"
 cp tests/handout/README.md "$dir/README.md"
-printf '# Built programs: make builds them, make clean removes them.\n/labs/*/server\n/labs/*/client\n*.o\n' >"$dir/.gitignore"
+# The programs of the chosen labs (each Makefile's all: line), not sources.
+{
+    echo '# Built programs: make builds them, make clean removes them.'
+    for lab in "${labs[@]}"; do sed -n 's/^all://p' "labs/$lab/Makefile"; done |
+        tr -s ' ' '\n' | sort -u | sed '/^$/d; s|^|/labs/*/|'
+    echo '*.o'
+} >"$dir/.gitignore"
 # What check, hint, grade and lint use; not the teacher's tools.
 cp tests/lib.bash tests/check.sh tests/hint.sh tests/grade.sh tests/preflight.sh tests/prerequisites \
     tests/reference.sh tests/lint.sh tests/canonical.sh tests/canonical.c tests/canonical.h \
@@ -64,13 +70,15 @@ for lab in "${labs[@]}"; do
     # SANITIZE=1 build that happens to be in solutions/), and stripped.
     cp -r "solutions/$lab" "$stage/$lab"
     make --no-print-directory -s -C "$stage/$lab" clean
-    make --no-print-directory -s -C "$stage/$lab" server client
+    make --no-print-directory -s -C "$stage/$lab"
     mkdir -p "$dir/tests/ref/$lab"
-    strip -o "$dir/tests/ref/$lab/server" "$stage/$lab/server"
-    strip -o "$dir/tests/ref/$lab/client" "$stage/$lab/client"
+    for prog in $(sed -n 's/^all://p' "$stage/$lab/Makefile"); do
+        strip -o "$dir/tests/ref/$lab/$prog" "$stage/$lab/$prog"
+    done
     tests/reference.sh --sides "solutions/$lab" >"$dir/tests/ref/$lab/sides"
+    make --no-print-directory -s -C "$dir/labs/$lab" clean   # no built program in the handout
 done
-find "$dir/labs" -type f \( -name server -o -name client -o -name '*.o' \) -delete
+find "$dir/labs" -type f -name '*.o' -delete
 # The points of the chosen labs only: the maximum is theirs.
 awk -v labs=" ${labs[*]} " '/^#/ || !NF || index(labs, " " $1 " ")' tests/points >"$dir/tests/points"
 if grep -rlE '/\* (END TODO|EXTRA) [0-9]+' "$dir/labs" >/dev/null; then

@@ -79,6 +79,13 @@ tracee_of() {
     local base=$T/base counts line long=()
     # As the student sees it: every step solved, no extra (tests/mklabs.sh).
     OUT=$base "$ROOT/tests/mklabs.sh" 99
+    # Each program's own file, PROG.c, for each program of each lab (its
+    # Makefile's all: line), as the student sees it and in solutions/.
+    local d p files=()
+    for d in "$base"/[0-9][0-9]-*/ "$ROOT"/solutions/[0-9][0-9]-*/; do
+        lab_programs "$d"
+        for p in "${PROGRAMS[@]}"; do files+=("$d$p.c"); done
+    done
     # One awk for every file: the lines in all, and those with code left
     # once the comments (/* */, which may span lines) are taken out.
     counts=$(awk '
@@ -97,9 +104,7 @@ tracee_of() {
             }
             if (kept ~ /[^ \t]/) code++
         }
-        END { if (f != "") print f, code, total }' \
-        "$base"/[0-9][0-9]-*/server.c "$base"/[0-9][0-9]-*/client.c \
-        "$ROOT"/solutions/[0-9][0-9]-*/server.c "$ROOT"/solutions/[0-9][0-9]-*/client.c)
+        END { if (f != "") print f, code, total }' "${files[@]}")
     while read -r f code total; do
         case $f in
         "$base"/*)

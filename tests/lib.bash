@@ -35,6 +35,18 @@ lab_name() {
     done
 }
 
+# lab_programs DIR: PROGRAMS, the programs of the lab in DIR: the targets
+# of its Makefile's `all:` line ("server client" in labs 01-08). A program
+# PROG is built from PROG.c (which holds its steps) and the lab's lab.c.
+# Fails when there is no such line. No fork: lab_setup runs it each test.
+lab_programs() {
+    local text nl=$'\n'
+    PROGRAMS=()
+    text=$(<"$1/Makefile") || return 1
+    [[ $nl$text =~ $nl"all:"([^$nl]*) ]] && read -r -a PROGRAMS <<<"${BASH_REMATCH[1]}"
+    [ "${#PROGRAMS[@]}" -gt 0 ] || { echo "$1/Makefile: no 'all:' line naming the lab's programs" >&2; return 1; }
+}
+
 # todo_steps DIR: the numbers of the TODO steps marked in DIR/*.c (a lab
 # of solutions/), one a line, in order.
 todo_steps() {
@@ -52,11 +64,15 @@ todo_steps() {
 # test is about step N when its name begins "[step N]" or "[extra N]";
 # any other test runs the student's two programs together.
 lab_setup() {
+    local prog
     case $TREE in /*) LAB="$TREE/$1" ;; *) LAB="$ROOT/$TREE/$1" ;; esac
-    if [ ! -x "$LAB/server" ] || [ ! -x "$LAB/client" ]; then
-        echo "$LAB is not built: run 'make -C $LAB'" >&2
-        return 1
-    fi
+    lab_programs "$LAB" || return 1
+    for prog in "${PROGRAMS[@]}"; do
+        if [ ! -x "$LAB/$prog" ]; then
+            echo "$LAB is not built: run 'make -C $LAB'" >&2
+            return 1
+        fi
+    done
     if [ -n "${REF:-}" ]; then reference_peer "$1" || return 1; fi
     # bats' own directory for the test costs no mktemp and no rm -rf (each
     # fork of the test's shell costs more than most of what a test does).

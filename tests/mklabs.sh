@@ -36,11 +36,12 @@ for sol in "${only[@]}"; do
     lab=${OUT:-labs}/${sol#solutions/}
     mkdir -p "$lab"
     find "$lab" -maxdepth 1 -type f ! -name README.md -delete
+    # The lab's programs, built ones left out: its Makefile's all: line.
+    progs=" $(sed -n 's/^all://p' "${sol}Makefile") "
     for f in "$sol"*; do
         [ -f "$f" ] || continue
-        case ${f##*/} in
-        README.md | server | client) continue ;;
-        esac
+        case ${f##*/} in README.md) continue ;; esac
+        case $progs in *" ${f##*/} "*) continue ;; esac
         awk -v from="$from" -v only="${ONLY:-0}" -v file="$f" '
             function fail(msg) { printf "%s:%d: %s\n", file, FNR, msg > "/dev/stderr"; bad = 1; exit 1 }
             # An extra (a "going further" exercise) is never in a skeleton:

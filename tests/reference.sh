@@ -2,9 +2,10 @@
 # tests/reference.sh OUT TREE LAB... - the reference peers of make check and
 # make grade (tests/lib.bash, reference_peer). For each LAB (NN-topic):
 #   OUT/LAB/sides       where each step and extra lives: "step 6 client"
-#   OUT/LAB/mix-server  the student's server (TREE/LAB/server) beside the
-#                       reference client
-#   OUT/LAB/mix-client  the reference server beside the student's client
+#   OUT/LAB/mix-PROG    for each program PROG of the lab (its Makefile's
+#                       all: line; labs 01-08: server, client), the
+#                       student's PROG (TREE/LAB/PROG) beside the reference
+#                       build of every other one
 # The reference programs are tests/ref/LAB/ in a handout (binaries and
 # their sides, no sources), else solutions/LAB/, built here.
 #
@@ -12,9 +13,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# programs DIR: the programs of the lab in DIR (its Makefile's all: line).
+programs() {
+    sed -n 's/^all://p' "$1/Makefile"
+}
+
 sides() {
-    local f
-    for f in "$1"/server.c "$1"/client.c; do
+    local f p
+    for p in $(programs "$1"); do
+        f=$1/$p.c
         [ -f "$f" ] || continue
         grep -oE '/\* (TODO|EXTRA) [0-9]+:' "$f" | sed -E "s|/\* TODO ([0-9]+):|step \1|; s|/\* EXTRA ([0-9]+):|extra \1|; s|\$| $(basename "$f" .c)|"
     done | sort -u -k1,1 -k2n
@@ -35,15 +42,22 @@ for lab in "$@"; do
         cp "$ref/sides" "$out/$lab.sides"
     elif [ -d "solutions/$lab" ]; then
         ref=$PWD/solutions/$lab
-        make --no-print-directory -s -C "$ref" server client
+        # shellcheck disable=SC2046 # the programs are words
+        make --no-print-directory -s -C "$ref" $(programs "$ref")
         sides "$ref" >"$out/$lab.sides"
     else
         echo "reference: no tests/ref/$lab and no solutions/$lab" >&2
         exit 1
     fi
-    mkdir -p "$out/$lab/mix-server" "$out/$lab/mix-client"
+    mkdir -p "$out/$lab"
     mv "$out/$lab.sides" "$out/$lab/sides"
-    ln -sfn "$tree/$lab/server" "$ref/client" "$out/$lab/mix-server/"
-    ln -sfn "$ref/server" "$tree/$lab/client" "$out/$lab/mix-client/"
+    progs=$(programs "$tree/$lab")
+    for p in $progs; do
+        mkdir -p "$out/$lab/mix-$p"
+        for q in $progs; do
+            if [ "$q" = "$p" ]; then from=$tree/$lab; else from=$ref; fi
+            ln -sfn "$from/$q" "$out/$lab/mix-$p/"
+        done
+    done
     chmod -R go+rX "$out/$lab"
 done

@@ -27,12 +27,16 @@ check_lab() {
     for n in $steps; do
         out=$work/$lab.$n
         OUT=$out ONLY=$n tests/mklabs.sh 1 "$lab"
-        # Only the program with the gap is built: the other one is the
-        # solution's own code, so its binary is copied (half the compiling).
-        gap=$(grep -l "/\* TODO $n:" "solutions/$lab/server.c" "solutions/$lab/client.c")
-        gap=${gap##*/} gap=${gap%.c}
-        case $gap in server) other=client ;; *) other=server ;; esac
-        cp "solutions/$lab/$other" "$out/$lab/$other"
+        # Only the program with the gap is built: the others are the
+        # solution's own code, so their binaries are copied (less compiling).
+        lab_programs "solutions/$lab"
+        gap=
+        for p in "${PROGRAMS[@]}"; do
+            grep -q "/\* TODO $n:" "solutions/$lab/$p.c" 2>/dev/null && gap=$p
+        done
+        for p in "${PROGRAMS[@]}"; do
+            [ "$p" = "$gap" ] || cp "solutions/$lab/$p" "$out/$lab/$p"
+        done
         if ! make -s -C "$out/$lab" "$gap" >"$out.build" 2>&1; then
             echo "step $lab/$n: the skeleton with only this gap does not build:"
             sed 's/^/    /' "$out.build"
