@@ -37,10 +37,11 @@ if [ "${1:-}" != --inside ]; then
     C=$W/tmp${W#/tmp}
     mkdir -p "$C/course" "$C/state"
     (cd "$root" && cp -a Makefile README.md .ci labs notes solutions tests "$C/course/")
+    . "$root/tests/lib.bash"   # lab_programs (the sandbox sources its own copy)
     for lab in "$root"/solutions/[0-9][0-9]-*/; do
         lab=${lab%/}
-        # shellcheck disable=SC2046 # the programs (the Makefile's all: line) are words
-        cp -p "$lab"/*.c "$lab"/*.h $(sed -n "s|^all:||p" "$lab/Makefile" | sed -E "s|([^ ]+)|$lab/\1|g") "$C/course/labs/${lab##*/}/" ||
+        lab_programs "$lab" || exit 1
+        cp -p "$lab"/*.c "$lab"/*.h "${PROGRAMS[@]/#/$lab/}" "$C/course/labs/${lab##*/}/" ||
             { echo "docs.sh: solutions/${lab##*/} is not built" >&2; exit 1; }
     done
     unshare "${userns[@]}" --mount --net --pid --fork --mount-proc \

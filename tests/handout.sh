@@ -22,7 +22,7 @@
 # run_autograder, and the same course as source/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. tests/lib.bash   # lab_name
+. tests/lib.bash   # lab_name, lab_programs
 
 labs_arg="" gradescope=""
 while getopts l:g opt; do
@@ -54,8 +54,8 @@ cp tests/handout/README.md "$dir/README.md"
 # The programs of the chosen labs (each Makefile's all: line), not sources.
 {
     echo '# Built programs: make builds them, make clean removes them.'
-    for lab in "${labs[@]}"; do sed -n 's/^all://p' "labs/$lab/Makefile"; done |
-        tr -s ' ' '\n' | sort -u | sed '/^$/d; s|^|/labs/*/|'
+    for lab in "${labs[@]}"; do lab_programs "labs/$lab" && printf '%s\n' "${PROGRAMS[@]}"; done |
+        sort -u | sed 's|^|/labs/*/|'
     echo '*.o'
 } >"$dir/.gitignore"
 # What check, hint, grade and lint use; not the teacher's tools.
@@ -72,7 +72,8 @@ for lab in "${labs[@]}"; do
     make --no-print-directory -s -C "$stage/$lab" clean
     make --no-print-directory -s -C "$stage/$lab"
     mkdir -p "$dir/tests/ref/$lab"
-    for prog in $(sed -n 's/^all://p' "$stage/$lab/Makefile"); do
+    lab_programs "$stage/$lab"
+    for prog in "${PROGRAMS[@]}"; do
         strip -o "$dir/tests/ref/$lab/$prog" "$stage/$lab/$prog"
     done
     tests/reference.sh --sides "solutions/$lab" >"$dir/tests/ref/$lab/sides"

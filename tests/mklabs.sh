@@ -28,6 +28,7 @@
 # labs/, and ONLY=N leaves step N alone as a gap, every other step solved.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/lib.bash   # lab_programs
 from=${1:-1}
 shift || true
 if [ $# -gt 0 ]; then only=("${@/#/solutions/}"); only=("${only[@]/%//}"); else only=(solutions/[0-9][0-9]-*/); fi
@@ -37,7 +38,8 @@ for sol in "${only[@]}"; do
     mkdir -p "$lab"
     find "$lab" -maxdepth 1 -type f ! -name README.md -delete
     # The lab's programs, built ones left out: its Makefile's all: line.
-    progs=" $(sed -n 's/^all://p' "${sol}Makefile") "
+    lab_programs "$sol"
+    progs=" ${PROGRAMS[*]} "
     for f in "$sol"*; do
         [ -f "$f" ] || continue
         case ${f##*/} in README.md) continue ;; esac

@@ -12,15 +12,12 @@
 # tests/reference.sh --sides DIR: print the sides of the sources in DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-# programs DIR: the programs of the lab in DIR (its Makefile's all: line).
-programs() {
-    sed -n 's/^all://p' "$1/Makefile"
-}
+. tests/lib.bash   # lab_programs
 
 sides() {
     local f p
-    for p in $(programs "$1"); do
+    lab_programs "$1"
+    for p in "${PROGRAMS[@]}"; do
         f=$1/$p.c
         [ -f "$f" ] || continue
         grep -oE '/\* (TODO|EXTRA) [0-9]+:' "$f" | sed -E "s|/\* TODO ([0-9]+):|step \1|; s|/\* EXTRA ([0-9]+):|extra \1|; s|\$| $(basename "$f" .c)|"
@@ -42,8 +39,8 @@ for lab in "$@"; do
         cp "$ref/sides" "$out/$lab.sides"
     elif [ -d "solutions/$lab" ]; then
         ref=$PWD/solutions/$lab
-        # shellcheck disable=SC2046 # the programs are words
-        make --no-print-directory -s -C "$ref" $(programs "$ref")
+        lab_programs "$ref"
+        make --no-print-directory -s -C "$ref" "${PROGRAMS[@]}"
         sides "$ref" >"$out/$lab.sides"
     else
         echo "reference: no tests/ref/$lab and no solutions/$lab" >&2
@@ -51,10 +48,10 @@ for lab in "$@"; do
     fi
     mkdir -p "$out/$lab"
     mv "$out/$lab.sides" "$out/$lab/sides"
-    progs=$(programs "$tree/$lab")
-    for p in $progs; do
+    lab_programs "$tree/$lab"
+    for p in "${PROGRAMS[@]}"; do
         mkdir -p "$out/$lab/mix-$p"
-        for q in $progs; do
+        for q in "${PROGRAMS[@]}"; do
             if [ "$q" = "$p" ]; then from=$tree/$lab; else from=$ref; fi
             ln -sfn "$from/$q" "$out/$lab/mix-$p/"
         done
