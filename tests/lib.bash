@@ -541,19 +541,22 @@ expect_line() {
     return 1
 }
 
-# leftovers TOKEN: kill every live process (zombies aside) whose
-# environment holds SOCKETS_RUN=TOKEN, whatever its uid: what a run left
-# behind (tests/run.sh, check.sh and grade.sh give each run a token).
-# Prints them, "PID USER ARGS" separated by "; ". The whole entry must
+# leftovers TOKEN [VAR]: kill every live process (zombies aside) whose
+# environment holds VAR=TOKEN (VAR: SOCKETS_RUN), whatever its uid: what a
+# run left behind (tests/run.sh, check.sh and grade.sh give each run a
+# token; mutants.sh gives each make check SOCKETS_MUTANT). Prints them,
+# "PID USER ARGS" separated by "; ", and leaves their pids in LEFTOVERS
+# (for a caller that does not run it in a subshell). The whole entry must
 # match (grep -x): run-1-1 is not run-1-10, another file's run.
 leftovers() {
-    local pid state pids=()
-    for pid in $(grep -lzxF "SOCKETS_RUN=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
+    local pid state
+    LEFTOVERS=()
+    for pid in $(grep -lzxF "${2:-SOCKETS_RUN}=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
         read -r state 2>/dev/null <"/proc/$pid/stat" || continue
         state=${state##*) }
-        [ "${state%% *}" = Z ] || pids+=("$pid")
+        [ "${state%% *}" = Z ] || LEFTOVERS+=("$pid")
     done
-    [ "${#pids[@]}" -gt 0 ] || return 0
-    ps -o pid=,user=,args= -p "$(IFS=,; echo "${pids[*]}")" 2>/dev/null | sed 's/^ *//' | tr -s ' ' | paste -sd ';' | sed 's/;/; /g'
-    kill -KILL "${pids[@]}" 2>/dev/null
+    [ "${#LEFTOVERS[@]}" -gt 0 ] || return 0
+    ps -o pid=,user=,args= -p "$(IFS=,; echo "${LEFTOVERS[*]}")" 2>/dev/null | sed 's/^ *//' | tr -s ' ' | paste -sd ';' | sed 's/;/; /g'
+    kill -KILL "${LEFTOVERS[@]}" 2>/dev/null
 }

@@ -25,7 +25,7 @@
 # "not ok" line per mutant); exits 1 when any row is wrong.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-. tests/lib.bash   # todo_steps
+. tests/lib.bash   # todo_steps, leftovers
 
 jobs=2
 if [ "${1:-}" = -j ]; then jobs=$2; shift 2; fi
@@ -79,15 +79,13 @@ apply() {
 
 # check_one DIR LAB: run make check there; prints "STATUS SECONDS NAMED LEFT".
 check_one() {
-    local token=mutant-$$-$RANDOM start status named left pids
+    local token=mutant-$$-$RANDOM start status named left
     start=$EPOCHREALTIME
     SOCKETS_MUTANT=$token timeout -k 5 "$bound" make --no-print-directory -C "$1" check LAB="$2" >"$1/check.log" 2>&1
     status=$?
     named=$(sed -nE 's/^check: most likely step ([0-9]+) .*/\1/p' "$1/check.log")
-    pids=$(grep -lzxF "SOCKETS_MUTANT=$token" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3)
-    left=$(echo "$pids" | grep -c .)
-    # shellcheck disable=SC2086
-    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+    leftovers "$token" SOCKETS_MUTANT >/dev/null   # lib.bash: counted, killed
+    left=${#LEFTOVERS[@]}
     printf '%s %.1f %s %s\n' "$status" "$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')" "${named:--}" "$left"
 }
 
