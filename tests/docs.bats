@@ -71,6 +71,17 @@ falsify() {
     falsify 's/^\[server\] listen(backlog=16) = 0$/[server] listen(backlog=5) = 0/' ': [server] listen(backlog=5) = 0'
 }
 
+@test "a false line in a block marked <!-- doc: output --> turns the doc test red" {
+    # Lab 01's strace excerpt becomes a ```text block marked output (the
+    # rule for a diagram or a report a command prints), with listen()
+    # made connect(): the other lines pass, that one is not found.
+    falsify '/^```strace$/{
+i <!-- doc: output -->
+s/strace/text/
+}
+s/ listen(3</ connect(3</' ' connect(3<UNIX-STREAM'
+}
+
 @test "every relative link in the documents leads to a file; each lesson links the notes, each note the labs" {
     local doc link target bad=() n=0
     cd "$ROOT"

@@ -124,9 +124,27 @@ descendants() {
     done
 }
 
+# output N: what terminal N has printed so far, in OUT, and its length in
+# bytes, in NBYTES. No fork (it is polled): read(1) to the end of the file.
+output() {
+    local LC_ALL=C
+    OUT=
+    IFS= read -r -d '' OUT <"$state/t$1.out" || true
+    NBYTES=${#OUT}
+}
+
+# output_from N FROM: what terminal N has printed after its first FROM bytes.
+output_from() {
+    local LC_ALL=C
+    output "$1"
+    printf '%s' "${OUT:$2}"
+}
+
 # printed N FROM TEXT: terminal N has printed TEXT after its first FROM bytes.
 printed() {
-    tail -c +"$(($2 + 1))" "$state/t$1.out" | grep -qF -- "$3"
+    local LC_ALL=C
+    output "$1"
+    [[ ${OUT:$2} == *"$3"* ]]
 }
 
 # finished N COUNT: terminal N has finished COUNT commands.
@@ -157,7 +175,8 @@ run_block() {
     local n=$1 until=$2 fails=$3 i cmd status done_before start
     shift 3
     term "$n"
-    start=$(wc -c <"$state/t$n.out")
+    output "$n"
+    start=$NBYTES
     for ((i = 1; i <= $#; i++)); do
         cmd=${!i}
         echo "  [terminal $n] \$ $cmd"
@@ -194,7 +213,7 @@ run_block() {
         fi
     done
     block_out=$state/block.$((++blocks))
-    tail -c +"$((start + 1))" "$state/t$n.out" >"$block_out"
+    output_from "$n" "$start" >"$block_out"
 }
 
 # ctrl_c N: SIGINT to what terminal N runs, then wait for it to end.
@@ -222,7 +241,8 @@ wait_text() {
         fail "terminal $n did not print '$text' within ${WAIT_LIMIT}s"
         return
     fi
-    term_mark[$n]=$(wc -c <"$state/t$n.out")
+    output "$n"
+    term_mark[$n]=$NBYTES
 }
 
 # check_lines KIND PATTERNS OUTPUT: each line of PATTERNS matches a line of
@@ -276,7 +296,7 @@ check_lines() {
 }
 
 # --- read the document: blocks and directives, in order ----------------------
-ncmd=0 nnarr=0 nstrace=0 blocks=0 block_out=/dev/null
+ncmd=0 nnarr=0 nstrace=0 nout=0 blocks=0 block_out=/dev/null ran=
 narr=$state/narration strace_pat=$state/strace
 : >"$narr"
 directive= info= fence_indent= body=() prev= para=
@@ -302,7 +322,7 @@ while IFS= read -r line || [ -n "$line" ]; do
             block_line=$lineno
             continue
         fi
-        [ -z "$directive" ] || { fail "line $((lineno - 1)): a doc directive must come right before a \`\`\`sh block"; directive=; }
+        [ -z "$directive" ] || { fail "line $((lineno - 1)): a doc directive must come right before a \`\`\`sh block (output: before a \`\`\`text or \`\`\`mermaid block)"; directive=; }
         # An indented code block (4 spaces after a blank line, not inside a
         # list) would escape every check: commands go in fenced blocks.
         if [[ $line == "    "* && -z $prev && $para != list ]]; then
@@ -350,11 +370,14 @@ while IFS= read -r line || [ -n "$line" ]; do
                     fail "line $block_line: '$c' is said to be tested in $tested, which does not contain it"
                 echo "  (tested in $tested) \$ $c"
             done
+            ran=
         elif [ -n "$skip" ]; then
             echo "  (not run: $skip) ${cmds[*]}"
+            ran=
         else
             run_block "$term_n" "$until" "$fails" "${cmds[@]}"
             ncmd=$((ncmd + ${#cmds[@]}))
+            ran=1
         fi
         ;;
     strace)
@@ -366,13 +389,28 @@ while IFS= read -r line || [ -n "$line" ]; do
         fi
         nstrace=$((nstrace + ${#body[@]}))
         ;;
-    text | plain)
-        [ -n "$directive" ] && fail "line $((block_line - 1)): a doc directive before a $info block"
-        for l in "${body[@]}"; do
-            [[ $l =~ ^[[:space:]]*\[[a-z]+\]\  ]] && printf '%s\n' "${l#"${l%%[![:space:]]*}"}" >>"$narr"
-        done
+    text | plain | mermaid)
+        # <!-- doc: output -->: the block is the output of the ```sh block
+        # before it (a diagram it draws, a report it prints), every line.
+        if [ "$directive" = output ]; then
+            printf '%s\n' "${body[@]}" >"$strace_pat"
+            if [ -z "$ran" ]; then
+                fail "line $((block_line - 1)): doc: output, but the \`\`\`sh block before it was not run here"
+            elif ! check_lines output "$strace_pat" "$block_out"; then
+                fail "line $block_line: the $info block is not in the output of the command before it:"
+                sed 's/^/    | /' "$block_out"
+            fi
+            nout=$((nout + ${#body[@]}))
+        elif [ -n "$directive" ]; then
+            fail "line $((block_line - 1)): a doc directive before a $info block (only 'output' is one)"
+        fi
+        if [ "$info" != mermaid ] && [ "$directive" != output ]; then
+            for l in "${body[@]}"; do
+                [[ $l =~ ^[[:space:]]*\[[a-z]+\]\  ]] && printf '%s\n' "${l#"${l%%[![:space:]]*}"}" >>"$narr"
+            done
+        fi
         ;;
-    *)   # mermaid, c...: neither run nor checked
+    *)   # c, diff...: neither run nor checked
         [ -n "$directive" ] && fail "line $((block_line - 1)): a doc directive before a $info block"
         ;;
     esac
@@ -401,6 +439,8 @@ if [ "$failed" -ne 0 ]; then
         tail -n 25 "$f"
     done
 fi
+outs=
+[ "$nout" -eq 0 ] || outs="; $nout lines of output checked"
 set +u   # bash: an empty array is "unbound" (a document whose commands are all tested elsewhere)
-echo "$doc: $ncmd commands run in ${#term_pid[@]} terminal(s); $nnarr narration lines and $nstrace strace lines checked"
+echo "$doc: $ncmd commands run in ${#term_pid[@]} terminal(s); $nnarr narration lines and $nstrace strace lines checked${outs}"
 exit "$failed"
