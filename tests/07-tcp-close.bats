@@ -417,53 +417,6 @@ strace_client() {
     row TIME-WAIT TIME-WAIT
 }
 
-# need_tc: skips, saying why, where tc cannot give the namespace's loopback
-# a queue, or bash cannot send the datagrams that make it look.
-need_tc() {
-    local err
-    err=$("${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000 2>&1 &&
-        "${NSX[@]}" tc qdisc delete dev lo root 2>&1) || skip "tc cannot give lo a tbf queue: $err"
-    err=$("${NSX[@]}" bash -c 'printf x >/dev/udp/127.0.0.1/9' 2>&1) ||
-        skip "bash cannot send a datagram with /dev/udp: $err"
-}
-
-# gate_shut: every packet on the namespace's loopback now waits in its
-# queue. A token bucket filter (tc-tbf(8)) of 100 bytes, refilled at 8 bits
-# a second, starts full: one 92-byte datagram (to the discard port, where
-# nobody listens) spends it, and a 66-byte segment then waits a minute.
-gate_shut() {
-    "${NSX[@]}" tc qdisc replace dev lo root tbf rate 8bit burst 100 limit 10000 &&
-        "${NSX[@]}" bash -c 'printf "%50s" x >/dev/udp/127.0.0.1/9'
-}
-
-# gate_open: the queue goes out, in order. tbf looks at its queue again
-# when a packet comes (or when its timer fires, a minute away): after the
-# new rate, one more datagram.
-gate_open() {
-    "${NSX[@]}" bash -c 'tc qdisc change dev lo root tbf rate 10gbit burst 100000 limit 100000 &&
-        printf x >/dev/udp/127.0.0.1/9'
-}
-
-# gate_pass BYTES: the queue lets BYTES more through, then holds again: a
-# new bucket of BYTES + 8 at 8 bits a second (tbf starts it full), and a
-# 43-byte datagram behind the queue to make tbf look. The packets queued,
-# BYTES in all, go; the datagram (8 bytes left for its 43) and whatever
-# comes after it wait.
-gate_pass() {
-    "${NSX[@]}" bash -c 'tc qdisc change dev lo root tbf rate 8bit burst $(($1 + 8)) limit 10000 &&
-        printf x >/dev/udp/127.0.0.1/9' _ "$1"
-}
-
-# queued N: QUEUED, the backlog of the namespace's loopback queue as
-# `tc -s qdisc` shows it ("132b 2p"); true when it holds N packets or more.
-queued() {
-    local qdisc
-    qdisc=$("${NSX[@]}" tc -s qdisc show dev lo)
-    [[ $qdisc =~ backlog\ ([0-9]+b\ ([0-9]+)p) ]] || return 1
-    QUEUED=${BASH_REMATCH[1]}
-    [ "${BASH_REMATCH[2]}" -ge "$1" ] || return 1
-}
-
 # on_the_way: true once ss shows both ends in TIME-WAIT. WAY collects each
 # new pair of states (client, server) on the way, with the milliseconds
 # since T0 (a time in microseconds).
@@ -496,7 +449,7 @@ syn_sent() {
 # ends in CLOSING until the queue opens.
 @test "[step 3] the whole diagram, all ten states in one table: a handshake held by tc, a simultaneous close (FIN-WAIT-1 -> CLOSING -> TIME-WAIT) held by tc, then an orderly close" {
     netns_setup
-    need_tc
+    need_lo_gate
     printf 'hello\n' >"$T/client.in"
     # Connection A. The server, -a, answers the first read and sends its
     # FIN without waiting for the client's.
@@ -516,7 +469,7 @@ syn_sent() {
     spawn client "${NSX[@]}" "$LAB/client" -s "$T/client.ctl" 127.0.0.1 "$P"
     CLIENT_PID=$PID
     wait_until syn_sent
-    wait_until queued 1
+    wait_until gate_holds 1
     mapfile -t said <"$T/client.err"
     LINE="[tc] lo's queue lets 100 bytes through: the SYN; ${said[*]: -1}   (connect() not back yet)"
     row SYN-SENT SYN-RECV
@@ -539,7 +492,7 @@ syn_sent() {
     row FIN-WAIT-1 ESTAB
     press server 'shutdown\(SHUT_WR\) ='       # so does the server's: both FINs in flight
     row FIN-WAIT-1 FIN-WAIT-1
-    wait_until queued 2 || fail "lo's queue does not hold the two FINs: backlog ${QUEUED:-none}"
+    wait_until gate_holds 2 || fail "lo's queue does not hold the two FINs: backlog ${QUEUED:-none}"
     note "    tc -s qdisc show dev lo: backlog $QUEUED"
     # The queue lets the two FINs through, and no more: each end's ACK of
     # the FIN it receives, and any FIN sent again, wait behind them.
@@ -552,7 +505,7 @@ syn_sent() {
     press server 'read\(\) = 0'
     row CLOSING CLOSING
     [[ $LINE == *"state=CLOSING" ]] || fail "the server's TCP_INFO after its read() of the client's FIN: $LINE"
-    queued 2 || fail "lo's queue does not hold the ACKs of the FINs: backlog ${QUEUED:-none}"
+    gate_holds 2 || fail "lo's queue does not hold the ACKs of the FINs: backlog ${QUEUED:-none}"
     held=$QUEUED
     # Each end leaves CLOSING when the ACK of its FIN arrives.
     gate_open

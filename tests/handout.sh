@@ -12,7 +12,9 @@
 #                  lint need: no teacher tool (mklabs.sh, steps.sh,
 #                  mutants/, course/, the solutions' own suites)
 #   tests/ref/NN-* the reference peers, as binaries only (built here,
-#                  stripped), and where each step lives (tests/reference.sh)
+#                  stripped), and where each step lives (tests/reference.sh);
+#                  also those of the labs a chosen lab's tests run as
+#                  peers (lib.bash, peer_lab: lab 09's are 05, 06, 07)
 #   tests/MANIFEST the checksums of every test and grading file, which
 #                  make grade checks before it grades in place
 #   .github/workflows/classroom.yml  GitHub Classroom's autograding: a
@@ -22,7 +24,7 @@
 # run_autograder, and the same course as source/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. tests/lib.bash   # lab_name, lab_programs
+. tests/lib.bash   # lab_name, lab_programs, peer_labs
 
 labs_arg="" gradescope=""
 while getopts l:g opt; do
@@ -62,21 +64,31 @@ cp tests/handout/README.md "$dir/README.md"
 cp tests/lib.bash tests/check.sh tests/hint.sh tests/grade.sh tests/preflight.sh tests/prerequisites \
     tests/reference.sh tests/lint.sh tests/canonical.sh tests/canonical.c tests/canonical.h \
     tests/cppcheck.cfg tests/cppcheck.suppress "$dir/tests/"
+# ship_ref LAB: the reference programs of LAB in tests/ref/LAB: built
+# apart, with the lab's own flags (not a SANITIZE=1 build that happens to
+# be in solutions/), and stripped; and where each step lives.
+ship_ref() {
+    local prog
+    [ -d "$dir/tests/ref/$1" ] && return 0
+    cp -r "solutions/$1" "$stage/$1"
+    make --no-print-directory -s -C "$stage/$1" clean
+    make --no-print-directory -s -C "$stage/$1"
+    mkdir -p "$dir/tests/ref/$1"
+    lab_programs "$stage/$1"
+    for prog in "${PROGRAMS[@]}"; do
+        strip -o "$dir/tests/ref/$1/$prog" "$stage/$1/$prog"
+    done
+    tests/reference.sh --sides "solutions/$1" >"$dir/tests/ref/$1/sides"
+}
 for lab in "${labs[@]}"; do
     cp -r "labs/$lab" "$dir/labs/"
     cp "tests/$lab.bats" "$dir/tests/"
     for f in tests/"$lab"-*; do [ -f "$f" ] && cp "$f" "$dir/tests/"; done   # a lab's own helper: 03's peer
-    # The reference peers: built apart, with the lab's own flags (not a
-    # SANITIZE=1 build that happens to be in solutions/), and stripped.
-    cp -r "solutions/$lab" "$stage/$lab"
-    make --no-print-directory -s -C "$stage/$lab" clean
-    make --no-print-directory -s -C "$stage/$lab"
-    mkdir -p "$dir/tests/ref/$lab"
-    lab_programs "$stage/$lab"
-    for prog in "${PROGRAMS[@]}"; do
-        strip -o "$dir/tests/ref/$lab/$prog" "$stage/$lab/$prog"
-    done
-    tests/reference.sh --sides "solutions/$lab" >"$dir/tests/ref/$lab/sides"
+    ship_ref "$lab"
+    # Other labs' programs its tests run as peers (lab 09 captures lab
+    # 05's to 07's; lib.bash, peer_lab): their reference binaries too,
+    # handed out with this lab or not.
+    for peer in $(peer_labs "tests/$lab.bats"); do ship_ref "$peer"; done
     make --no-print-directory -s -C "$dir/labs/$lab" clean   # no built program in the handout
 done
 find "$dir/labs" -type f -name '*.o' -delete

@@ -47,6 +47,30 @@ lab_programs() {
     [ "${#PROGRAMS[@]}" -gt 0 ] || { echo "$1/Makefile: no 'all:' line naming the lab's programs" >&2; return 1; }
 }
 
+# peer_lab NN-topic: PEER, the directory of another lab's programs that a
+# lab's tests run as peers (lab 09 captures what lab 05's, 06's and 07's
+# programs send): the reference binaries tests/ref/NN-topic in a handout
+# (tests/handout.sh ships them, finding the calls with peer_labs), else
+# solutions/NN-topic, built here. Call it in setup_file, one call per
+# lab, its name written out (peer_labs greps for it), and export what it
+# gives: `peer_lab 05-tcp && export L05=$PEER`. Fails, saying why, when
+# neither exists or the solution does not build.
+peer_lab() {
+    PEER=$ROOT/tests/ref/$1
+    [ -d "$PEER" ] && return 0
+    PEER=$ROOT/solutions/$1
+    [ -d "$PEER" ] || { echo "peer_lab: no tests/ref/$1 and no solutions/$1 for the peers of these tests" >&2; return 1; }
+    make --no-print-directory -s -C "$PEER" >/dev/null || { echo "peer_lab: solutions/$1 does not build" >&2; return 1; }
+}
+
+# peer_labs FILE: the labs a tests file (NN-topic.bats) runs as peers,
+# one a line: its `peer_lab NN-topic` calls. For handout.sh (it ships
+# their reference binaries), reference.sh (it builds them before make
+# check's groups run side by side) and mutants.sh (it copies them).
+peer_labs() {
+    grep -ohE '(^|[^a-z_])peer_lab [0-9]{2}-[a-z0-9-]+' "$1" 2>/dev/null | sed -E 's/.*peer_lab //' | sort -u
+}
+
 # todo_steps DIR: the numbers of the TODO steps marked in DIR/*.c (a lab
 # of solutions/), one a line, in order.
 todo_steps() {
@@ -159,6 +183,57 @@ netns_setup() {
     fi
     NSX=(ip netns exec "$NS")
     err=$("${NSX[@]}" ip link set lo up 2>&1) || skip "ip netns exec does not work here: $err"
+}
+
+# A gate on the loopback of a test's own namespace (NSX: netns_setup, or
+# lab 09's unshare): tc's token bucket holds the segments queued there,
+# and labs 07 and 09 look at the states they leave behind meanwhile.
+
+# need_lo_gate: skips, saying why, where tc cannot give the namespace's
+# loopback a queue, or bash cannot send the datagrams that make it look.
+need_lo_gate() {
+    local err
+    err=$("${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000 2>&1 &&
+        "${NSX[@]}" tc qdisc delete dev lo root 2>&1) || skip "tc cannot give lo a tbf queue: $err"
+    err=$("${NSX[@]}" bash -c 'printf x >/dev/udp/127.0.0.1/9' 2>&1) ||
+        skip "bash cannot send a datagram with /dev/udp: $err"
+}
+
+# gate_shut: every packet on the namespace's loopback now waits in its
+# queue. A token bucket filter (tc-tbf(8)) of 100 bytes, refilled at 8 bits
+# a second, starts full: one 92-byte datagram (to the discard port, where
+# nobody listens) spends it, and a 66-byte segment then waits a minute.
+gate_shut() {
+    "${NSX[@]}" tc qdisc replace dev lo root tbf rate 8bit burst 100 limit 10000 &&
+        "${NSX[@]}" bash -c 'printf "%50s" x >/dev/udp/127.0.0.1/9'
+}
+
+# gate_open: the queue goes out, in order. tbf looks at its queue again
+# when a packet comes (or when its timer fires, a minute away): after the
+# new rate, one more datagram.
+gate_open() {
+    "${NSX[@]}" bash -c 'tc qdisc change dev lo root tbf rate 10gbit burst 100000 limit 100000 &&
+        printf x >/dev/udp/127.0.0.1/9'
+}
+
+# gate_pass BYTES: the queue lets BYTES more through, then holds again: a
+# new bucket of BYTES + 8 at 8 bits a second (tbf starts it full), and a
+# 43-byte datagram behind the queue to make tbf look. The packets queued,
+# BYTES in all, go; the datagram (8 bytes left for its 43) and whatever
+# comes after it wait.
+gate_pass() {
+    "${NSX[@]}" bash -c 'tc qdisc change dev lo root tbf rate 8bit burst $(($1 + 8)) limit 10000 &&
+        printf x >/dev/udp/127.0.0.1/9' _ "$1"
+}
+
+# gate_holds N: QUEUED, the backlog of the namespace's loopback queue as
+# `tc -s qdisc` shows it ("132b 2p"); true when it holds N packets or more.
+gate_holds() {
+    local qdisc
+    qdisc=$("${NSX[@]}" tc -s qdisc show dev lo)
+    [[ $qdisc =~ backlog\ ([0-9]+b\ ([0-9]+)p) ]] || return 1
+    QUEUED=${BASH_REMATCH[1]}
+    [ "${BASH_REMATCH[2]}" -ge "$1" ] || return 1
 }
 
 # long_link_local: in the test's namespace (netns_setup), an interface

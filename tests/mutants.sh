@@ -25,7 +25,7 @@
 # "not ok" line per mutant); exits 1 when any row is wrong.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-. tests/lib.bash   # todo_steps, leftovers
+. tests/lib.bash   # todo_steps, leftovers, peer_labs
 
 jobs=2
 if [ "${1:-}" = -j ]; then jobs=$2; shift 2; fi
@@ -39,6 +39,8 @@ copy_course() {
     mkdir -p "$1/labs" "$1/solutions"
     cp -r Makefile README.md tests notes "$1/"
     cp -r "solutions/$2" "$1/solutions/"
+    local p
+    for p in $(peer_labs "tests/$2.bats"); do cp -r "solutions/$p" "$1/solutions/"; done   # its tests' peers (peer_lab)
     OUT=$1/labs tests/mklabs.sh 99 "$2"
     cp "labs/$2/README.md" "$1/labs/$2/"
 }

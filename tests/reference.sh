@@ -7,12 +7,13 @@
 #                       student's PROG (TREE/LAB/PROG) beside the reference
 #                       build of every other one
 # The reference programs are tests/ref/LAB/ in a handout (binaries and
-# their sides, no sources), else solutions/LAB/, built here.
+# their sides, no sources), else solutions/LAB/, built here; so are the
+# other labs' programs that LAB's tests run as peers (lib.bash, peer_lab).
 #
 # tests/reference.sh --sides DIR: print the sides of the sources in DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. tests/lib.bash   # lab_programs
+. tests/lib.bash   # lab_programs, peer_labs, peer_lab
 
 sides() {
     local f p
@@ -46,6 +47,11 @@ for lab in "$@"; do
         echo "reference: no tests/ref/$lab and no solutions/$lab" >&2
         exit 1
     fi
+    # Other labs' programs its tests run as peers (peer_lab): built now,
+    # once, not by make check's groups side by side.
+    for peer in $(peer_labs "tests/$lab.bats"); do
+        peer_lab "$peer" || exit 1
+    done
     mkdir -p "$out/$lab"
     mv "$out/$lab.sides" "$out/$lab/sides"
     lab_programs "$tree/$lab"
