@@ -1,9 +1,12 @@
 #!/usr/bin/env bats
-# Bad input, program by program: every server and client of every lab is
+# Bad input, program by program: every program of every lab (its
+# Makefile's all: line: server and client, lab 09's sniff and synsend) is
 # tried with what a hurried user types. Each case must end with the exit
 # status of the contract (2: usage error, usage on stderr; 1: runtime
 # failure), one error line `prog: what failed: reason`, no crash signal,
-# and no file removed or changed that the program did not create.
+# and no file removed or changed that the program did not create. Lab 09's
+# programs need CAP_NET_RAW to run, but refuse bad input before asking for
+# it: their cases run without it (as root, as user nobody).
 
 bats_require_minimum_version 1.5.0
 BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-30}
@@ -24,13 +27,15 @@ teardown() {
 # empty, or the line $INPUT when set) and check the outcome. STATUS 2: the first line on stderr matches
 # REGEX, the usage follows, nothing on stdout. STATUS 1: stderr holds one
 # line besides the narration, and it matches REGEX. Prints the case.
+# With BIN set, BIN/LAB/PROG runs instead, and with AS set (an array), as
+# AS says (lab 09's: setpriv, as user nobody).
 expect() {
     local want=$1 regex=$2 lab=$3 prog=$4
     shift 4
     if [ -n "${INPUT:-}" ]; then
-        run_split "$ROOT/$TREE/$lab/$prog" "$@" <<<"$INPUT"
+        run_split "${AS[@]}" "${BIN:-$ROOT/$TREE}/$lab/$prog" "$@" <<<"$INPUT"
     else
-        run_split "$ROOT/$TREE/$lab/$prog" "$@" </dev/null
+        run_split "${AS[@]}" "${BIN:-$ROOT/$TREE}/$lab/$prog" "$@" </dev/null
     fi
     ERROR=${stderr_lines[0]:-}
     [ "$want" -eq 2 ] || one_error 2>/dev/null || true
@@ -56,9 +61,14 @@ fingerprint() {
 }
 
 @test "--help prints the usage on stdout and exits 0; extra arguments and unknown options exit 2, with the usage" {
-    local lab prog
-    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing; do
-        for prog in server client; do
+    local lab prog dir
+    # Every program of every lab: its Makefile's all: line (lab_programs).
+    # An unknown option: lab 02's client takes a descriptor number.
+    for dir in "$ROOT/$TREE"/[0-9][0-9]-*/; do
+        dir=${dir%/}
+        lab=${dir##*/}
+        lab_programs "$dir"
+        for prog in "${PROGRAMS[@]}"; do
             run_split "$ROOT/$TREE/$lab/$prog" --help
             [ "$status" -eq 0 ] || fail "$lab $prog --help: exit $status, not 0; stdout: $output; stderr: $stderr"
             [[ ${lines[0]} == "usage: $prog"* ]] || fail "$lab $prog --help: first line of stdout should start with 'usage: $prog', saw '${lines[0]:-}'"
@@ -256,4 +266,42 @@ fingerprint() {
     expect 1 "bind @$name: Address already in use" "$lab" server "@$name" "$T/files"
     run_split "$LAB/client" "@$name" greeting
     is "the abstract server's reply, after the second failed" "$output" "still here"
+}
+
+@test "lab 09: bad ports, counts, hosts and arguments are usage errors, found before the raw socket (exit 2 without CAP_NET_RAW, not 1); a missing interface exits 1" {
+    local lab=09-raw-packets port re count host who="uid $EUID"
+    # Usage first, then the socket that needs CAP_NET_RAW: run without it
+    # (as root: user nobody, from a copy nobody may run), a check made
+    # after socket() would exit 1 (Operation not permitted), not 2.
+    if [ "$EUID" -eq 0 ]; then
+        command -v setpriv >/dev/null || skip "needs setpriv (util-linux), to run the programs as user nobody"
+        own_tmp_dir
+        chmod 755 "$T"
+        mkdir "$T/$lab"
+        cp "$ROOT/$TREE/$lab/sniff" "$ROOT/$TREE/$lab/synsend" "$T/$lab/"
+        AS=(setpriv --reuid=65534 --regid=65534 --clear-groups) BIN=$T who=nobody
+    fi
+    # Without the capability indeed: a good command line reaches socket().
+    expect 1 "socket\\(AF_INET, SOCK_RAW\\): Operation not permitted \\(run as root, or inside unshare -r -n\\)" "$lab" synsend 127.0.0.1 9
+    note "(as $who, without CAP_NET_RAW)"
+    for port in abc -1 0 70000 "" 1x 0x10 " 1" +1; do
+        re=${port//+/[+]}   # a regular expression: + is literal here
+        expect 2 "bad PORT '$re' \\(digits only, 1 to 65535\\)" "$lab" sniff -p "$port"
+        expect 2 "bad PORT '$re' \\(digits only, 1 to 65535\\)" "$lab" synsend 127.0.0.1 "$port"
+        expect 2 "bad SRCPORT '$re' \\(digits only, 1 to 65535\\)" "$lab" synsend -p "$port" 127.0.0.1 80
+    done
+    for count in 0 -1 x "" " 2" +2; do
+        expect 2 "bad COUNT '${count//+/[+]}' \\(digits only, 1 to 999999999\\)" "$lab" sniff -n "$count"
+    done
+    for host in localhost 256.0.0.1 127.1 ""; do
+        expect 2 "bad HOST '$host' " "$lab" synsend "$host" 80
+    done
+    expect 2 "HOST and PORT are needed" "$lab" synsend
+    expect 2 "HOST and PORT are needed" "$lab" synsend 127.0.0.1
+    expect 2 "HOST and PORT are needed" "$lab" synsend -p 4000 127.0.0.1
+    expect 2 "too many arguments" "$lab" synsend 127.0.0.1 80 81
+    expect 2 "unexpected argument 'x'" "$lab" sniff x
+    expect 2 "-i needs a value" "$lab" sniff -i
+    expect 2 "-p needs a value" "$lab" synsend -p
+    expect 1 "if_nametoindex nosuch0: No such device" "$lab" sniff -i nosuch0
 }

@@ -11,7 +11,9 @@
 # on cue, at a call counted in a session before. Lab 08, which passes an
 # open file rather than a transfer, has its own cases at the end: a client
 # killed with its descriptor in flight, a server killed while its client
-# copies the file, every call failing with EINTR.
+# copies the file, every call failing with EINTR. Lab 09's sniff and
+# synsend too, in a network namespace each: EINTR on their blocking calls,
+# sniff stopped while packets pass, synsend's SYN dropped.
 
 bats_require_minimum_version 1.5.0
 BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
@@ -511,4 +513,96 @@ in_lab08() {
     server=$(grep -c INJECTED "$T/server.trace") client=$(grep -c INJECTED "$T/client.trace")
     note "EINTR $server times in the server ($(grep INJECTED "$T/server.trace" | sed -E 's/^[0-9]+ +//; s/\(.*//' | sort | uniq -c | xargs)), $client in the client; exit 0, file intact"
     [ "$server" -ge 3 ] && [ "$client" -ge 3 ] || fail "too few EINTRs injected: server $server, client $client"
+}
+
+# ---- Lab 09: sniff and synsend, each in a network namespace of its own
+# (as root netns_setup; as a normal user `unshare -r -n`, where they have
+# CAP_NET_RAW). Their blocking calls: sniff's recvmsg(); synsend's
+# sendto(), poll() and recvfrom().
+
+# in_lab09: the lab, and this test's namespace (NSX runs a command in it).
+in_lab09() {
+    in_lab 09-raw-packets
+    if [ "$EUID" -eq 0 ]; then
+        netns_setup
+        return
+    fi
+    unshare -r -n true 2>/dev/null || skip "as a normal user these tests need unshare -r -n, which does not work here"
+    spawn netns unshare -r -n sh -c 'ip link set lo up && echo ready && exec sleep infinity'
+    wait_until ready_or_dead "$PID" netns
+    [ -s "$T/netns.out" ] || fail "unshare -r -n did not make a namespace: $(cat "$T/netns.err")"
+    NSX=(nsenter -t "$PID" -U -n --preserve-credentials)
+}
+
+# datagrams N: N datagrams "hello" to 127.0.0.1:9 in the namespace, from
+# one bash (its /dev/udp: no program to start per datagram).
+datagrams() {
+    "${NSX[@]}" bash -c 'for ((i = 0; i < $0; i++)); do echo hello >/dev/udp/127.0.0.1/9; done' "$1" ||
+        fail "could not send $1 datagrams in the namespace"
+}
+
+# sniffing ARGS...: sniff ARGS spawned in the namespace (SNIFF_PID, output
+# in $T/sniff.out), until its readiness line.
+sniffing() {
+    spawn sniff "${NSX[@]}" "$@"
+    SNIFF_PID=$PID
+    wait_until ready_or_dead "$SNIFF_PID" sniff
+    expect_line "$T/sniff.out" '^capturing on lo$' "sniff's readiness line"
+}
+
+@test "09 raw packets: sniff's recvmsg() and synsend's sendto(), poll() and recvfrom() failing with EINTR are made again; the results are right" {
+    command -v strace >/dev/null || skip "needs strace"
+    in_lab09
+    export ASAN_OPTIONS=detect_leaks=0   # (no LeakSanitizer under ptrace)
+    sniffing strace -qq -o "$T/sniff.trace" -e trace=recvmsg -e inject=recvmsg:error=EINTR:when=1 "$LAB/sniff" -n 1
+    datagrams 1
+    wait_exit "$SNIFF_PID"
+    note "sniff: exit $STATUS, $(tail -n 1 "$T/sniff.out"); strace: $(grep -m 1 INJECTED "$T/sniff.trace" | tr -s ' ')"
+    is "sniff's exit status" "$STATUS" 0
+    expect_line "$T/sniff.out" '^[0-9]+\.[0-9]{6} 127\.0\.0\.1:[0-9]+ > 127\.0\.0\.1:9 UDP len=6$' "sniff's line for the datagram, after a recvmsg() that failed with EINTR"
+    local calls=sendto,poll,recvfrom
+    run_split "${NSX[@]}" strace -qq -o "$T/synsend.trace" -e trace=$calls -e inject=$calls:error=EINTR:when=1 "$LAB/synsend" 127.0.0.1 9
+    note "synsend to a closed port: exit $status, $output; EINTR $(count INJECTED "$T/synsend.trace") times: $(grep INJECTED "$T/synsend.trace" | sed -E 's/\(.*//' | xargs)"
+    is "synsend's exit status" "$status" 0
+    [[ $output =~ ^127\.0\.0\.1:9\ \>\ 127\.0\.0\.1:[0-9]+\ TCP\ \[RST,ACK\]\ seq=0\ .*\(ours\ \+\ 1\)$ ]] ||
+        fail "synsend should print the closed port's RST,ACK; it printed: $output; $stderr"
+    is "EINTRs injected in synsend (sendto, poll, recvfrom: once each)" "$(count INJECTED "$T/synsend.trace")" 3
+}
+
+@test "09 raw packets: sniff stopped (SIGSTOP) while 3 datagrams pass, and continued, prints them: they waited in its receive buffer" {
+    in_lab09
+    sniffing "$LAB/sniff" -p 9
+    kill -STOP "$SNIFF_PID"
+    wait_until stopped "$SNIFF_PID"
+    datagrams 3
+    note "sniff stopped; 3 datagrams sent; lines printed meanwhile: $(($(wc -l <"$T/sniff.out") - 1))"
+    kill -CONT "$SNIFF_PID"
+    three() { [ "$(count 'UDP len=6$' "$T/sniff.out")" -ge 3 ] || gone "$SNIFF_PID"; }
+    wait_until three
+    kill -TERM "$SNIFF_PID"
+    wait_exit "$SNIFF_PID"
+    note_lines "  sniff: " < <(tail -n +2 "$T/sniff.out")
+    is "sniff's exit status" "$STATUS" 0
+    is "sniff's lines for the 3 datagrams" "$(count '^[0-9.]+ 127\.0\.0\.1:[0-9]+ > 127\.0\.0\.1:9 UDP len=6$' "$T/sniff.out")" 3
+}
+
+@test "09 raw packets: synsend's SYN dropped (to 10.9.9.2, routed through lo to a host that does not forward), its poll() interrupted (EINTR) at 0.8 and 1.6 s: it gives up at 2 s all the same, exit 1 and one line" {
+    command -v strace >/dev/null || skip "needs strace"
+    in_lab09
+    export ASAN_OPTIONS=detect_leaks=0   # (no LeakSanitizer under ptrace)
+    "${NSX[@]}" ip addr add 10.9.9.1/32 dev lo && "${NSX[@]}" ip route add 10.9.9.0/24 dev lo src 10.9.9.1 ||
+        fail "could not route 10.9.9.0/24 through lo in the namespace"
+    # Each of the first two poll() calls fails with EINTR after 0.8 s
+    # (strace's delay_exit): a signal, as far as synsend can tell. A wait
+    # of 2 s made again in full after each would last 3.6 s and more.
+    local start=${EPOCHREALTIME/[.,]/} ms
+    run_split timeout 10 "${NSX[@]}" strace -qq -o "$T/synsend.trace" -e trace=poll \
+        -e inject=poll:error=EINTR:delay_exit=800000:when=1..2 "$LAB/synsend" 10.9.9.2 80
+    ms=$(( (${EPOCHREALTIME/[.,]/} - start) / 1000 ))
+    note "synsend: exit $status after $ms ms: $(tail -n 1 <<<"$stderr"); strace: $(grep -c INJECTED "$T/synsend.trace") poll() calls failed with EINTR"
+    is "synsend's exit status, no answer" "$status" 1
+    one_error || fail "synsend should say why in one line: $stderr"
+    is "synsend's error line" "$ERROR" "synsend: no answer from 10.9.9.2:80 in 2 s"
+    is "synsend's standard output, no answer" "$output" ""
+    [ "$ms" -lt 3000 ] || fail "synsend waited $ms ms for an answer that never came, not 2 s: each poll() after an EINTR waited 2 s again (a deadline: poll() for what is left of it)"
 }

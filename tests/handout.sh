@@ -60,10 +60,11 @@ cp tests/handout/README.md "$dir/README.md"
         sort -u | sed 's|^|/labs/*/|'
     echo '*.o'
 } >"$dir/.gitignore"
-# What check, hint, grade and lint use; not the teacher's tools.
+# What check, hint, grade and lint use, and seqdiag.sh (lab 09's tests and
+# lesson draw with it); not the teacher's tools.
 cp tests/lib.bash tests/check.sh tests/hint.sh tests/grade.sh tests/preflight.sh tests/prerequisites \
     tests/reference.sh tests/lint.sh tests/canonical.sh tests/canonical.c tests/canonical.h \
-    tests/cppcheck.cfg tests/cppcheck.suppress "$dir/tests/"
+    tests/cppcheck.cfg tests/cppcheck.suppress tests/seqdiag.sh "$dir/tests/"
 # ship_ref LAB: the reference programs of LAB in tests/ref/LAB: built
 # apart, with the lab's own flags (not a SANITIZE=1 build that happens to
 # be in solutions/), and stripped; and where each step lives.

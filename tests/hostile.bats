@@ -5,7 +5,9 @@
 # server started while the first is stopped between its probe and bind(),
 # a live server whose queue is full, a chmod() by name after bind(); every
 # program started with its standard descriptors closed; every server that
-# accept()s out of descriptors; every client that sets O_NONBLOCK. Each
+# accept()s out of descriptors; every client that sets O_NONBLOCK; lab
+# 09's sniff fed malformed packets (tests/09-raw-packets-forge.c writes
+# them on lo) and synsend fed RSTs that are not its answer. Each
 # test holds the race still with the kernel's or strace's own means
 # (SIGSTOP at a chosen call, a stopped server whose queue fills), never
 # with a sleep. The rules: README.md, "Conventions", "Safe to copy"; also
@@ -343,5 +345,192 @@ tracee_of() {
         last_match "$T/$lab.trace" 'F_SETFL, (.*)\) = 0'
         [[ $MATCH == *O_RDWR*O_NONBLOCK* ]] || { echo "$lab: F_SETFL with $MATCH: the other flags are lost" >&2; false; }
         grep -qE 'fcntl\([0-9]+, F_GETFL\)' "$T/$lab.trace"
+    done
+}
+
+# ---- Lab 09: sniff parses what anybody puts on the wire; synsend takes
+# an answer from a raw socket that gets every TCP packet of the host.
+# Each case runs in a network namespace of its own: as root netns_setup,
+# as a normal user `unshare -r -n` (where the programs have CAP_NET_RAW).
+
+# ns: as tests/09-raw-packets.bats's: this test's network namespace, lo
+# up; NSX runs a command in it.
+ns() {
+    LAB9=$TOP/09-raw-packets
+    [ -x "$LAB9/sniff" ] && [ -x "$LAB9/synsend" ] || fail "$LAB9 is not built: run 'make -C $LAB9'"
+    if [ "$EUID" -eq 0 ]; then
+        netns_setup
+        return
+    fi
+    unshare -r -n true 2>/dev/null || skip "as a normal user these tests need unshare -r -n, which does not work here"
+    spawn netns unshare -r -n sh -c 'ip link set lo up && echo ready && exec sleep infinity'
+    wait_until ready_or_dead "$PID" netns
+    [ -s "$T/netns.out" ] || fail "unshare -r -n did not make a namespace: $(cat "$T/netns.err")"
+    NSX=(nsenter -t "$PID" -U -n --preserve-credentials)
+}
+
+# forge PACKET...: tests/09-raw-packets-forge.c (built once for this file)
+# sends each PACKET (4:HEX, 4c:HEX with the IPv4 header checksum filled
+# in, 6:HEX) as one frame on the namespace's lo, through an AF_PACKET
+# socket: the kernel changes nothing in it.
+forge() {
+    local peer=$BATS_FILE_TMPDIR/forge
+    [ -x "$peer" ] || cc -std=c11 -Wall -Wextra -Wpedantic -Werror -o "$peer" "$ROOT/tests/09-raw-packets-forge.c" ||
+        fail "tests/09-raw-packets-forge.c does not build"
+    "${NSX[@]}" "$peer" lo "$@" >"$T/forge.out" 2>"$T/forge.err" ||
+        fail "the forger failed: $(cat "$T/forge.err")"
+}
+
+# start_sniff NAME ARGS...: sniff ARGS in the namespace, as NAME, until
+# its readiness line (SNIFF_PID). end_sniff NAME [-t]: wait for its end
+# (with -t, SIGTERM first), exit 0; PACKETS: its packet lines, noted.
+start_sniff() {
+    local name=$1
+    shift
+    spawn "$name" "${NSX[@]}" "$LAB9/sniff" "$@"
+    SNIFF_PID=$PID
+    wait_until ready_or_dead "$SNIFF_PID" "$name"
+    expect_line "$T/$name.out" '^capturing on lo$' "sniff's readiness line"
+}
+end_sniff() {
+    local name=$1
+    [ "${2:-}" != -t ] || kill -TERM "$SNIFF_PID"
+    wait_exit "$SNIFF_PID" || fail "sniff did not end; it printed: $(cat "$T/$name.out")"
+    is "sniff's exit status" "$STATUS" 0
+    mapfile -t -s 1 PACKETS <"$T/$name.out"
+    note_lines "  sniff: " < <(tail -n +2 "$T/$name.out")
+}
+
+# v4 PROTO L4 [TOTAL [BYTE0 [FRAG]]]: onto PKT, an IPv4 packet from
+# 127.0.0.1 to 127.0.0.1, protocol PROTO (hex), transport bytes L4 (hex),
+# total length TOTAL (default: what it holds), version and header length
+# BYTE0 (45), flags and fragment offset FRAG (4000: don't fragment). Its
+# header checksum is 0, wrong: the kernel drops it unanswered; sniff,
+# before the kernel, sees it all the same.
+v4() {
+    local l4=${2// /}
+    PKT+=("4:${4:-45}00 ${3:-$(printf %04x $((20 + ${#l4} / 2)))} 0000 ${5:-4000} 40$1 0000 7f000001 7f000001 $2")
+}
+
+@test "09 sniff: malformed IPv4, IPv6, TCP, UDP and ICMP headers are not printed, nor read past; no loop; the packets after them are printed right" {
+    ns
+    local syn='0457 08ae 00000000 00000000' udp='0457 08ae 000c 0000 61626364' line want=() got=()
+    PKT=()
+    # -- not to be printed: each is counted among "not printed" --
+    v4 11 "$udp" "" 44                          # IPv4 header length 16 (< 20)
+    v4 11 "$udp" "" 4f                          # header length 60, in 32 bytes
+    v4 11 "$udp" 00c8                           # total length 200, 32 bytes captured
+    v4 11 "$udp" 0010                           # total length 16, shorter than its header
+    v4 11 "$udp" "" 65                          # version 6 in an IPv4 frame
+    PKT+=("6:4500 0020 0000 4000 4011 0000 7f000001 7f000001 $udp")   # IPv4 in an IPv6 frame
+    PKT+=("6:60000000 0008 113f $(printf '%032x' 1)")   # IPv6 header cut at 24 bytes
+    v4 06 "$syn 5002 ffff 0000 0000" "" "" 2001 # a later fragment (offset 8): no TCP header in it
+    v4 06 "0457 08ae 00000000 0000"             # TCP header of 10 bytes
+    v4 06 "$syn f002 ffff 0000 0000"            # data offset 60, in a 20-byte segment
+    v4 06 "$syn 2002 ffff 0000 0000"            # data offset 8 (< 20)
+    v4 06 "$syn 6002 ffff 0000 0000 0200 0000"  # an option of length 0 (mss)
+    v4 06 "$syn 6002 ffff 0000 0000 0301 0000"  # an option of length 1 (wscale)
+    v4 06 "$syn 6002 ffff 0000 0000 0101 0204" 002c   # mss running past the header...
+    PKT[-1]+=" abcd"                            # ...into 2 bytes of the frame past the packet
+    v4 11 "0457 08ae 00"                        # UDP header of 5 bytes
+    v4 11 "0457 08ae 0004 0000 61626364"        # UDP length 4 (< 8)
+    v4 11 "0457 08ae 0064 0000 61626364"        # UDP length 100, 12 bytes there
+    v4 3a "0304 0000 00000000"                  # ICMPv6's number (58) in IPv4
+    v4 01 "03"                                  # ICMP of 1 byte
+    PKT+=("6:60000000 0064 113f $(printf '%032x%032x' 1 1) $udp")   # IPv6 payload length 100, 12 there
+    local bad=${#PKT[@]}
+    # -- printed, as what they are --
+    # ICMP port unreachable quoting: a UDP header cut at 4 bytes; an IPv4
+    # header of length 0 (8 bytes quoted; the frame goes on past the
+    # packet with what would be a protocol 17 and addresses); TCP.
+    v4 01 "0303 0000 00000000 45000020 00004000 40110000 7f000001 7f000001 0457 08ae"
+    v4 01 "0303 0000 00000000 4000001c 00000000" 0024
+    PKT[-1]+=" 4011 0000 0a000001 0a000002"
+    v4 01 "0303 0000 00000000 4500001c 00004000 40060000 7f000001 7f000001 0457 08ae 00000000"
+    want+=("127.0.0.1 > 127.0.0.1 ICMP type 3 code 3" "127.0.0.1 > 127.0.0.1 ICMP type 3 code 3" "127.0.0.1 > 127.0.0.1 ICMP type 3 code 3")
+    # A SYN with every kind of option: mss, wscale, sackOK, SACK, TS, NOP,
+    # MPTCP (30), experimental (254), end of options, padding.
+    v4 06 "$syn f002 ffff 0000 0000 020405b4 030307 0402 050a0000000100000002 080a0000000100000000 01 1e040000 fe040000 0000"
+    want+=("127.0.0.1:1111 > 127.0.0.1:2222 TCP [SYN] seq=0 ack=0 win=65535 len=0 <mss 1460,wscale 7,sackOK,opt 5,TS,opt 30,opt 254>")
+    v4 11 "$udp"                                # the last: a good datagram
+    want+=("127.0.0.1:1111 > 127.0.0.1:2222 UDP len=4")
+    start_sniff sniff
+    forge "${PKT[@]}"
+    note "forged: $(grep -c sent "$T/forge.out") frames on lo, $bad of them malformed"
+    wait_until said_or_gone "$SNIFF_PID" "$T/sniff.out" 'UDP len=4$' ||
+        fail "sniff did not print the last, good datagram (a loop? CPU $(cpu_ticks "$SNIFF_PID"; echo "$TICKS") ticks): $(tail -n +2 "$T/sniff.out")"
+    end_sniff sniff -t
+    for line in "${PACKETS[@]}"; do got+=("${line#* }"); done
+    is "sniff's packet lines, after their times" "$(printf '%s\n' "${got[@]}")" "$(printf '%s\n' "${want[@]}")"
+    last_match "$T/sniff.err" 'packets printed'
+    note "sniff: $LINE"
+    [[ $LINE == "[sniff] ${#want[@]} packets printed, $bad not "* ]] ||
+        fail "sniff should count ${#want[@]} printed and the $bad malformed ones not: $LINE"
+}
+
+# nowhere: in the namespace, our addresses 10.9.9.1 and .4 on lo, and a
+# route to 10.9.9.0/24 through lo: a SYN to 10.9.9.2 goes out and comes
+# back in to a host that does not forward, and is dropped unanswered.
+nowhere() {
+    "${NSX[@]}" ip addr add 10.9.9.1/32 dev lo &&
+        "${NSX[@]}" ip addr add 10.9.9.4/32 dev lo &&
+        "${NSX[@]}" ip route add 10.9.9.0/24 dev lo src 10.9.9.1 ||
+        fail "could not route 10.9.9.0/24 through lo in the namespace"
+}
+
+# rst FROM SPORT TO FLAGS ACK: onto PKT, a TCP segment from FROM:SPORT to
+# TO:4242 (addresses in hex), with FLAGS and ACK (hex), and its number in
+# PKT (from 1) for sequence number: a line printed tells which it was.
+# IPv4 header checksum right: the kernel delivers it (to raw sockets too).
+rst() {
+    PKT+=("4c:45000028 00004000 40060000 $1 $3 $2 1092 $(printf %08x $((${#PKT[@]} + 1))) $5 50$4 0000 0000 0000")
+}
+
+@test "09 synsend: RSTs that are not the answer to its SYN (another address, another port, to another address, no ACK, a wrong ACK) are not printed; the right one is" {
+    ns
+    nowhere
+    local isn ack me=0a090901 host=0a090902
+    spawn synsend "${NSX[@]}" "$LAB9/synsend" -p 4242 10.9.9.2 80
+    wait_until said_or_gone "$PID" "$T/synsend.err" 'TCP \[SYN\] seq=[0-9]+$'
+    last_match "$T/synsend.err" 'TCP \[SYN\] seq=([0-9]+)$' || fail "synsend sent no SYN: $(cat "$T/synsend.err")"
+    note "synsend: $LINE"
+    isn=$MATCH
+    ack=$(printf %08x $(((isn + 1) % 4294967296)))
+    PKT=()
+    rst 0a090903 0050 $me 14 "$ack"                                 # from another address
+    rst $host 0051 $me 14 "$ack"                                    # from another port
+    rst $host 0050 0a090904 14 "$ack"                               # to another address of ours
+    rst $host 0050 $me 04 00000000                                  # RST without ACK: blind
+    rst $host 0050 $me 14 "$(printf %08x $(((isn + 2) % 4294967296)))"   # ACK of what we never sent
+    rst $host 0050 $me 14 "$ack"                                    # the answer
+    forge "${PKT[@]}"
+    wait_exit "$PID"
+    note "synsend: exit $STATUS, $(cat "$T/synsend.out")"
+    is "synsend's exit status" "$STATUS" 0
+    is "synsend's answer line, after 5 forged RSTs and the one for it" "$(cat "$T/synsend.out")" \
+        "10.9.9.2:80 > 10.9.9.1:4242 TCP [RST,ACK] seq=6 ack=$((isn + 1)) (ours + 1)"
+}
+
+@test "09 sniff and synsend started with descriptors 0, 1 and 2 closed get no socket below 3, and do their work" {
+    ns
+    local prog fds
+    # synsend: a SYN to a closed port of the namespace, answered at once.
+    timeout 10 "${NSX[@]}" strace -f -qq -o "$T/synsend.trace" -e trace=socket "$LAB9/synsend" 127.0.0.1 9 <&- >&- 2>&- 3>&- ||
+        fail "synsend, 0-2 closed: exit $?; its trace: $(cat "$T/synsend.trace")"
+    # sniff -n 1: once its packet socket is bound to lo, one datagram ends
+    # it. (Not before: a packet that comes while bind() moves the socket
+    # from every interface to lo alone can be lost.)
+    setsid "${NSX[@]}" strace -f -qq -o "$T/sniff.trace" -e trace=socket,bind "$LAB9/sniff" -n 1 <&- >&- 2>&- 3>&- &
+    PID=$!
+    echo "$PID" >>"$T/pids"
+    wait_until said_or_gone "$PID" "$T/sniff.trace" 'bind\(.*= 0$'
+    forge "4:4500 0020 0000 4000 4011 0000 7f000001 7f000001 0457 08ae 000c 0000 61626364"
+    wait_exit "$PID"
+    is "sniff -n 1, 0-2 closed, after one datagram: exit status" "$STATUS" 0
+    for prog in synsend sniff; do
+        fds=$(grep -oE '^[0-9]+ +socket\(.*= [0-9]+' "$T/$prog.trace" | sed -E 's/^[0-9]+ +//; s/ +/ /g')
+        note_lines "$prog, 0-2 closed: " <<<"${fds:-no socket}"
+        [ -n "$fds" ] || fail "$prog, 0-2 closed: no socket in its trace: $(cat "$T/$prog.trace")"
+        not grep -qE '= [0-2]$' <<<"$fds" || fail "$prog, 0-2 closed, got a socket below 3: $fds"
     done
 }

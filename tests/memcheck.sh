@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tests/memcheck.sh [DIR] - valgrind memcheck on every lab program.
+# MEMCHECK_LABS="NN-topic ..." limits the run to those labs.
 #
 # Runs each lab's server and client (16 programs; in lab 02 the server
 # forks and execs ./client FD, so one run under --trace-children=yes covers
-# both) for one short session under
+# both), and lab 09's sniff and synsend, for one short session under
 #   valgrind --leak-check=full --errors-for-leak-kinds=all --track-fds=yes
 # and prints one line per program: `memcheck 05-tcp/server: ok`, or FAIL
 # with the reasons and the valgrind lines that show them. Exit status 0 only
@@ -20,6 +21,12 @@
 # its listening (or bound) socket first, so that nothing but 0, 1 and 2 is
 # open at exit here either.
 #
+# Lab 09's programs need CAP_NET_RAW: they run in a network namespace of
+# their own, made with `ip netns` as root and `unshare -r -n` otherwise
+# (skipped, with the reason, where neither works): sniff -n 1 captures one
+# datagram sent to 127.0.0.1:9, and synsend's SYN to that closed port
+# gets its RST,ACK.
+#
 # valgrind writes its report to the program's standard error (--log-fd=2),
 # so it holds no descriptor of its own that the program could see; its
 # lines, prefixed ==PID==, are told apart from the narration by that prefix.
@@ -35,7 +42,9 @@ LABS_DIR=${1:-$HERE/../solutions}
 LABS_DIR=$(cd "$LABS_DIR" 2>/dev/null && pwd) || { echo "memcheck: no directory ${1:-}" >&2; exit 2; }
 LIMIT=${MEMCHECK_LIMIT:-60}   # seconds any one wait may last (valgrind is slow)
 WAIT_LIMIT=$LIMIT
-LABS=(01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing)
+LABS=(01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing 09-raw-packets)
+# MEMCHECK_LABS="09-raw-packets ...": only these labs (default: all).
+[ -n "${MEMCHECK_LABS:-}" ] && read -ra LABS <<<"$MEMCHECK_LABS"
 
 command -v valgrind >/dev/null || { echo "memcheck: valgrind is not installed" >&2; exit 2; }
 
@@ -46,12 +55,15 @@ VG=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=all
 T=$(mktemp -d /tmp/mc.XXXXXX) || exit 2
 PIDS=()   # the background processes started here and not yet reaped
 
+NS=""     # lab 09's network namespace, as root (ip netns)
+
 cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
     for pid in "${PIDS[@]}"; do
         wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null
     done
+    [ -n "$NS" ] && ip netns delete "$NS" 2>/dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -168,8 +180,9 @@ report() {
     return 1
 }
 
-# ready FILE: the server's readiness line is in FILE.
-ready() { grep -qE '^(listening|receiving) on ' "$1"; }
+# ready FILE: the readiness line is in FILE: a server's, sniff's
+# ("capturing on"), or lab 09's namespace holder's ("ready").
+ready() { grep -sqE '^(listening|receiving|capturing) on |^ready$' "$1"; }   # (-s: not yet made)
 up_or_gone() { ready "$1" || gone "$2"; }
 
 printf 'hello\n\nworld\n' >"$T/in"   # the second line empty: an empty message
@@ -222,16 +235,64 @@ session_pair() {
     report "$lab" client "$T/$lab.err" "${cstatus:-unknown}" "$WANT" "$T/$lab.out" "$HUNG"
 }
 
+# in_netns: NSX, the command prefix that runs in a network namespace of
+# our own with lo up; fails, saying why in WHY, where none can be made.
+in_netns() {
+    local holder
+    NSX=()
+    if [ "$(id -u)" -eq 0 ]; then
+        NS=mc$$
+        WHY=$(ip netns add "$NS" 2>&1 && ip netns exec "$NS" ip link set lo up 2>&1) || { NS=""; return 1; }
+        NSX=(ip netns exec "$NS")
+        return 0
+    fi
+    WHY=$(unshare -r -n true 2>&1) || { WHY="not root, and unshare -r -n fails: $WHY"; return 1; }
+    unshare -r -n sh -c 'ip link set lo up && echo ready && exec sleep infinity' >"$T/netns.out" 2>&1 &
+    holder=$!
+    PIDS+=("$holder")
+    wait_until up_or_gone "$T/netns.out" "$holder"
+    grep -q ready "$T/netns.out" || { WHY="unshare -r -n: $(cat "$T/netns.out")"; return 1; }
+    NSX=(nsenter -t "$holder" -U -n --preserve-credentials)
+}
+
+# session_raw: lab 09, in its namespace: sniff -n 1 until one datagram;
+# synsend to a closed port.
+session_raw() {
+    local lab=09-raw-packets dir=$LABS_DIR/09-raw-packets spid note=""
+    if ! in_netns; then
+        for role in sniff synsend; do echo "memcheck $lab/$role: skipped: needs CAP_NET_RAW in a network namespace: $WHY"; done
+        return
+    fi
+    start "$lab.sniff" "$dir" /dev/null "${NSX[@]}" "${VG[@]}" ./sniff -n 1
+    spid=$PID
+    wait_until up_or_gone "$T/$lab.sniff.out" "$spid"
+    "${NSX[@]}" bash -c 'echo hello >/dev/udp/127.0.0.1/9' || note="could not send the datagram"
+    finish "$spid"
+    grep -qE ' > 127\.0\.0\.1:9 UDP len=6$' "$T/$lab.sniff.out" ||
+        note="${note:-no line for the datagram} in '$(tr '\n' '|' <"$T/$lab.sniff.out")'"
+    [ -n "$HUNG" ] && note="$HUNG${note:+; $note}"
+    report "$lab" sniff "$T/$lab.sniff.err" "$STATUS" "" "" "$note"
+    start "$lab.synsend" "$dir" /dev/null "${NSX[@]}" "${VG[@]}" ./synsend 127.0.0.1 9
+    finish "$PID"
+    note=""
+    grep -qE '^127\.0\.0\.1:9 > .* TCP \[RST,ACK\] ' "$T/$lab.synsend.out" ||
+        note="no RST,ACK in '$(tr '\n' '|' <"$T/$lab.synsend.out")'"
+    [ -n "$HUNG" ] && note="$HUNG${note:+; $note}"
+    report "$lab" synsend "$T/$lab.synsend.err" "$STATUS" "" "" "$note"
+}
+
 for lab in "${LABS[@]}"; do
     dir=$LABS_DIR/$lab
+    roles=(server client)
+    case $lab in 09-*) roles=(sniff synsend) ;; esac
     if ! make -s -C "$dir" >"$T/make.log" 2>&1; then
-        for role in server client; do echo "memcheck $lab/$role: FAIL: make -C $dir failed"; done
+        for role in "${roles[@]}"; do echo "memcheck $lab/$role: FAIL: make -C $dir failed"; done
         sed 's/^/    /' "$T/make.log" | tail -n 10
         FAILED=1
         continue
     fi
-    if grep -qa __asan_init "$dir/server" "$dir/client"; then
-        for role in server client; do
+    if grep -qa __asan_init "${roles[@]/#/$dir/}"; then
+        for role in "${roles[@]}"; do
             echo "memcheck $lab/$role: FAIL: built with SANITIZE=1; run make -C $dir clean first"
         done
         FAILED=1
@@ -239,6 +300,7 @@ for lab in "${LABS[@]}"; do
     fi
     case $lab in
         02-*) session_pair ;;
+        09-*) session_raw ;;
         *) session "$lab" ;;
     esac
 done

@@ -214,8 +214,9 @@ without() {
 # The commands the documents send here (tests/docs.sh checks each appears
 # in this file): README.md's make check LAB=01; each lesson's make check LAB=01,
 # make check LAB=02, make check LAB=03, make check LAB=04, make check LAB=05,
-# make check LAB=06, make check LAB=07, make check LAB=08: one target, LAB given as 1, 01 or
-# 01-unix-stream, run on a skeleton above and on a solved lab here.
+# make check LAB=06, make check LAB=07, make check LAB=08, make check LAB=09: one target, LAB given as 1, 01 or
+# 01-unix-stream, run on a skeleton above and on a solved lab here (lab 09,
+# whose tests run other labs' programs, in a handout of its own below).
 @test "make check passes once the solution's source is copied over the skeleton" {
     solve 02-socketpair
     run mk "$W" check LAB=2
@@ -313,6 +314,43 @@ without() {
     run mk "$H" test
     [ "$status" -eq 2 ] || fail "make test in the handout: exit $status, not 2: $output"
     [[ $output == *"no solutions/"* ]] || fail "make test in the handout should say there is no solutions/; it said: $output"
+}
+
+@test "make handout LAB=09: lab 09's tests run labs 05-07's programs, shipped as binaries; there make check names step 1 on the skeleton, make grade gives 0, and a solved lab passes" {
+    # Lab 09's tests capture what lab 05's, 06's and 07's programs send
+    # (lib.bash, peer_lab): a handout of lab 09 alone has no solutions/ to
+    # build them from, and ships their reference binaries in tests/ref/.
+    [ "$(id -u)" -eq 0 ] || unshare -r -n true 2>/dev/null || skip "lab 09's tests need root, or unshare -r -n"
+    run mk "$W" handout LAB=09 HANDOUT="$W/h09.tar.gz"
+    [ "$status" -eq 0 ] || fail "make handout LAB=09: exit $status, not 0: $output"
+    note "${lines[-2]}"
+    mkdir "$W/s09"
+    tar -C "$W/s09" -xzf "$W/h09.tar.gz"
+    H=$W/s09/sockets-labs
+    is "the labs in the handout" "$(cd "$H/labs" && echo [0-9][0-9]-*)" 09-raw-packets
+    [ ! -e "$H/solutions" ] || fail "the handout holds solutions/: $(ls "$H/solutions")"
+    local d p missing=""
+    for d in 05-tcp:server 05-tcp:client 06-udp:server 06-udp:client 07-tcp-close:server 07-tcp-close:client 09-raw-packets:sniff 09-raw-packets:synsend; do
+        p=$H/tests/ref/${d%%:*}/${d#*:}
+        [ -x "$p" ] || missing+=" ${p#"$H/"}"
+    done
+    [ -z "$missing" ] || fail "reference programs missing from the handout:$missing"
+    note "tests/ref: $(cd "$H/tests/ref" && echo *)"
+    run mk "$H" check LAB=09
+    printf '%s\n' "$output" | grep -E '^check: ' | note_lines "  "
+    [ "$status" -ne 0 ] || fail "make check LAB=09 in the handout passed the untouched skeleton: $output"
+    [[ $output == *"check: most likely step 1 is wrong (labs/09-raw-packets/sniff.c:"* ]] || fail "make check LAB=09 named no step 1: $(printf '%s\n' "$output" | grep '^check:')"
+    run --separate-stderr mk "$H" grade
+    local total
+    total=$(printf '%s\n' "${lines[@]}" | grep '^total ')
+    note "make grade, the skeleton: $total"
+    [[ $total =~ ^total\ +0\ /\ ([0-9]+) ]] || fail "the skeleton should score 0: '$total'"
+    is "the maximum, lab 09's points in tests/points" "${BASH_REMATCH[1]}" "$(awk '!/^#/ && $1 == "09-raw-packets" && $2 == "step" { s += $4 } END { print s }' "$W/tests/points")"
+    cp "$W/solutions/09-raw-packets"/*.[ch] "$H/labs/09-raw-packets/"
+    run mk "$H" check LAB=09
+    note "solved: ${lines[-1]}"
+    [ "$status" -eq 0 ] || fail "make check LAB=09 in the handout, lab 09 solved: exit $status, not 0: $output"
+    is "make check LAB=09's last line" "${lines[-1]}" "check: labs/09-raw-packets passes all its tests."
 }
 
 @test "make trace LAB=05: the tour under strace -f, socket calls only; it says where the transcripts went" {
