@@ -354,7 +354,7 @@ queued_on() {
 @test "[step 4] 200 clients in a row leave the server's descriptor count unchanged" {
     start_server "$SOCK"
     before=$(fd_count "$SERVER_PID")
-    clients_in_a_row 200 "$T/out" timeout 10 "$LAB/client" "$SOCK"
+    clients_in_a_row 200 "$T/out" "$LAB/client" "$SOCK"
     is "the 200th client's reply" "$(<"$T/out")" "CLIENT 200"
     after=$(fd_count "$SERVER_PID")
     note "server descriptors: $before before, $after after 200 clients"

@@ -212,7 +212,7 @@ session_over() {
     last_match "$T/server.err" '^\[server\] accept\(\) = fd ([0-9]+)$'
     [ "$MATCH" != "$lfd" ] || fail "accept() returned fd $MATCH, the listening socket's own number"
     wait_until session_over
-    clients_in_a_row 199 "$T/out" timeout 10 "$LAB/client" "$SOCK"
+    clients_in_a_row 199 "$T/out" "$LAB/client" "$SOCK"
     is "the 200th client's reply" "$(<"$T/out")" "CLIENT 199"
     wait_until closes_are 200
     after=$(fd_count "$SERVER_PID")

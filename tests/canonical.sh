@@ -20,6 +20,7 @@ section() {
 }
 
 bad=0
+declare -A wanted   # canonical text by "ext name": each read once
 for file in solutions/[0-9][0-9]-*/lab.[ch] labs/[0-9][0-9]-*/lab.[ch]; do
     canon=tests/canonical.${file##*.}
     mapfile -t names < <(sed -nE 's|^/\* == canonical: ([a-z-]+) == \*/$|\1|p' "$file")
@@ -30,7 +31,8 @@ for file in solutions/[0-9][0-9]-*/lab.[ch] labs/[0-9][0-9]-*/lab.[ch]; do
         esac
     done
     for name in "${names[@]}"; do
-        want=$(section "$canon" "$name")
+        [ -n "${wanted["$canon $name"]+set}" ] || wanted["$canon $name"]=$(section "$canon" "$name")
+        want=${wanted["$canon $name"]}
         if [ -z "$want" ]; then
             echo "$file: section '$name' is not in $canon"
             bad=1

@@ -77,15 +77,27 @@ session() {
 
 # input: the lab's sample transfer in $T/client.in. A stream lab gets
 # SIZE (default 16 MiB) random bytes; a message lab N lines (default
-# 2000) of 1000 random letters.
+# 2000) of 1000 random letters. Made once per file for each size (16 MiB
+# from /dev/urandom costs more than many a test), then linked.
 input() {
+    local made
     case $NAME in
         0[346]-*)
-            tr -dc 'a-z' </dev/urandom | head -c "$((${N:-2000} * 1000))" |
-                fold -w 1000 >"$T/client.in"
-            echo >>"$T/client.in" ;;   # (fold ends the last line with no newline)
-        *) head -c "${SIZE:-16777216}" /dev/urandom >"$T/client.in" ;;
+            made=$BATS_FILE_TMPDIR/lines.${N:-2000}
+            if [ ! -e "$made" ]; then
+                tr -dc 'a-z' </dev/urandom | head -c "$((${N:-2000} * 1000))" |
+                    fold -w 1000 >"$made.new"
+                echo >>"$made.new"   # (fold ends the last line with no newline)
+                mv "$made.new" "$made"
+            fi ;;
+        *)
+            made=$BATS_FILE_TMPDIR/bytes.${SIZE:-16777216}
+            if [ ! -e "$made" ]; then
+                head -c "${SIZE:-16777216}" /dev/urandom >"$made.new"
+                mv "$made.new" "$made"
+            fi ;;
     esac
+    ln -s "$made" "$T/client.in"
 }
 
 # stalled: a session whose client's standard output is a FIFO that we

@@ -499,9 +499,12 @@ fd_count() {
 # clients_in_a_row N OUT COMMAND...: run the client COMMAND N times, one
 # after another, the i-th with the input line "client i"; OUT keeps the
 # last one's output. A child bash runs the loop: bats' DEBUG trap, run
-# before every command of a test, would slow it down.
+# before every command of a test, would slow it down. One bound for the
+# whole loop, LOOP_LIMIT seconds (20): timeout(1) signals its process
+# group, a client that hangs with the bash that started it (a timeout per
+# client would double the forks of a loop that is all forks).
 clients_in_a_row() {
-    bash -c 'n=$1 out=$2; shift 2
+    timeout -k 1 "${LOOP_LIMIT:-20}" bash -c 'n=$1 out=$2; shift 2
         for ((i = 1; i <= n; i++)); do "$@" <<<"client $i" >"$out" 2>/dev/null; done' _ "$@"
 }
 
