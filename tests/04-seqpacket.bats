@@ -391,7 +391,8 @@ session_over() {
 
 @test "[step 7] a message is answered even when its sender shut down its sending side right after it: only a 0 asks the question" {
     # A peer of our own (the lab's client never shuts down): it sends its
-    # messages, calls shutdown(SHUT_WR) at once, then reads one reply each.
+    # messages, calls shutdown(SHUT_WR) at once, says so, then reads one
+    # reply each.
     cc -std=c11 -D_POSIX_C_SOURCE=200809L -o "$T/peer" -x c - <<'EOF'
 #include <stdio.h>
 #include <string.h>
@@ -413,6 +414,7 @@ int main(int argc, char **argv)
             return perror("peer: send"), 1;
     if (shutdown(fd, SHUT_WR) == -1)
         return perror("peer: shutdown"), 1;
+    fprintf(stderr, "peer: %d sent, then shutdown(SHUT_WR)\n", argc - 2);
     for (int i = 2; i < argc; i++) {
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n <= 0)
@@ -422,9 +424,19 @@ int main(int argc, char **argv)
     return 0;
 }
 EOF
+    # The server is held (SIGSTOP) until both messages and the shutdown
+    # are in its queue (a connection is queued before accept(), and so is
+    # what its client sends): it reads the first message with the peer's
+    # end already shut, every time, whatever the machine's pace.
     start_server "$SOCK"
-    run_split timeout 10 "$T/peer" "$SOCK" "last words" "and more"
-    note "peer: send 'last words', 'and more', shutdown(SHUT_WR); got: ${output//$'\n'/ / } (exit $status${stderr:+: $stderr})"
+    kill -STOP "$SERVER_PID"
+    spawn peer "$T/peer" "$SOCK" "last words" "and more"
+    PEER_PID=$PID
+    wait_until said_or_gone "$PEER_PID" "$T/peer.err" 'then shutdown'
+    kill -CONT "$SERVER_PID"
+    wait_exit "$PEER_PID"
+    output=$(<"$T/peer.out")
+    note "peer: send 'last words', 'and more', shutdown(SHUT_WR), the server stopped meanwhile; got: ${output//$'\n'/ / } (exit $STATUS; $(tr '\n' ' ' <"$T/peer.err"))"
     wait_until session_over
     recvmsg_lines | note_lines "  "
     is "the server's recvmsg() narration" "$(recvmsg_lines)" "$(printf '%s\n' '[server] recvmsg() = 10 bytes' \
