@@ -36,22 +36,6 @@ teardown() {
     lab_teardown
 }
 
-# ns: this test's own network namespace; NSX runs a command in it. As
-# root: ip netns (netns_setup). As a normal user: a user and network
-# namespace (unshare -r -n), held by a sleeping process of the test that
-# nsenter joins; root inside it has CAP_NET_RAW there, for its lo alone.
-ns() {
-    if [ "$EUID" -eq 0 ]; then
-        netns_setup
-        return
-    fi
-    unshare -r -n true 2>/dev/null || skip "as a normal user these tests need unshare -r -n, which does not work here"
-    spawn netns unshare -r -n sh -c 'ip link set lo up && echo ready && exec sleep infinity'
-    wait_until ready_or_dead "$PID" netns
-    [ -s "$T/netns.out" ] || fail "unshare -r -n did not make a namespace: $(cat "$T/netns.err")"
-    NSX=(nsenter -t "$PID" -U -n --preserve-credentials)
-}
-
 # start_sniff NAME ARGS...: sniff ARGS in the test's namespace, its output
 # in $T/NAME.out, until its readiness line (SNIFF_PID; fails when it exits
 # instead). The packet lines are $T/NAME.out after its first line. First,
@@ -102,12 +86,15 @@ packet() {
         fail "$3: packet $(($1 + 1)) should match /$2/; sniff printed: $(printf '\n    %s' "${PACKETS[@]}")"
 }
 
-# server05: lab 05's server on a free port in the namespace; PORT.
-server05() {
-    spawn server "${NSX[@]}" "$L05/server" 0
+# peer_server NN ARGS...: lab NN's server (05 or 07: $L05, $L07) with ARGS
+# on a free port in the namespace; SERVER_PID and PORT.
+peer_server() {
+    local dir=L$1
+    shift
+    spawn server "${NSX[@]}" "${!dir}/server" "$@" 0
     SERVER_PID=$PID
     wait_until ready_or_dead "$SERVER_PID"
-    read -r READY <"$T/server.out" || fail "lab 05's server did not start: $(cat "$T/server.err")"
+    read -r READY <"$T/server.out" || fail "lab ${dir#L}'s server did not start: $(cat "$T/server.err")"
     PORT=${READY##*:}
 }
 
@@ -191,11 +178,7 @@ build_rr() {
 held_server() {
     mkfifo "$T/server.ctl"
     exec 6<>"$T/server.ctl"
-    spawn server "${NSX[@]}" "$L07/server" -s "$T/server.ctl" "$@" 0
-    SERVER_PID=$PID
-    wait_until ready_or_dead "$SERVER_PID"
-    read -r READY <"$T/server.out" || fail "lab 07's server did not start: $(cat "$T/server.err")"
-    PORT=${READY##*:}
+    peer_server 07 -s "$T/server.ctl" "$@"
 }
 
 # held_client ARGS...: lab 07's client in step mode (control FIFO on fd 5),
@@ -340,7 +323,7 @@ error_said() {
 }
 
 @test "[step 1] socket(): strace sees socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL)), and the descriptor it returns is the one narrated" {
-    ns
+    own_netns
     traced sniff socket -n 1
     wait_until ready_or_dead "$TRACER" sniff
     call 'socket(AF_PACKET'
@@ -353,7 +336,7 @@ error_said() {
 }
 
 @test "[step 2] bind(): strace sees a sockaddr_ll of family AF_PACKET, protocol ETH_P_ALL and the index of lo, and the result 0" {
-    ns
+    own_netns
     traced sniff bind -n 1
     wait_until ready_or_dead "$TRACER" sniff
     call bind
@@ -366,7 +349,7 @@ error_said() {
 
 @test "[step 3] recvmsg(): a datagram sent on lo, strace sees recvmsg() take its 33 bytes twice (out, then in); sniff counts it in its summary" {
     # No -n: a line printed is step 4's work; SIGTERM ends the capture.
-    ns
+    own_netns
     traced sniff recvmsg
     wait_until ready_or_dead "$TRACER" sniff
     expect_line "$T/sniff.out" '^capturing on lo$' "sniff's readiness line"
@@ -388,7 +371,7 @@ error_said() {
 }
 
 @test "[step 4] the IPv4 and IPv6 headers: lab 06's datagrams from 127.0.0.3 to 127.0.0.2 and from ::1 to ::1 are printed with their addresses, ports, UDP and length" {
-    ns
+    own_netns
     start_sniff sniff -n 3
     run_split "${NSX[@]}" "$L06/client" -n -b 127.0.0.3 127.0.0.2 9 <<<"hello"
     last_match "$T/run.err" 'getsockname\(\) = 127\.0\.0\.3:([0-9]+)$' ||
@@ -407,7 +390,7 @@ error_said() {
 }
 
 @test "[step 5] socket(): strace sees socket(AF_INET, SOCK_RAW, IPPROTO_TCP), and the descriptor it returns is the one narrated" {
-    ns
+    own_netns
     closed_port "$L05/server"
     traced synsend socket 127.0.0.1 "$PORT"
     wait_exit "$TRACER"
@@ -419,7 +402,7 @@ error_said() {
 }
 
 @test "[step 6] the TCP header: sniff -S sees synsend's SYN with its ports, its sequence number, window 64240 and <mss 1460>" {
-    ns
+    own_netns
     closed_port "$L05/server"
     start_sniff sniff -S -p "$PORT" -n 1
     run_split "${NSX[@]}" "$LAB/synsend" 127.0.0.1 "$PORT"
@@ -433,8 +416,8 @@ error_said() {
 }
 
 @test "[step 7] the checksum: a listener answers synsend's SYN with a SYN,ACK that acknowledges it (a wrong sum gets no answer)" {
-    ns
-    server05
+    own_netns
+    peer_server 05
     run_split "${NSX[@]}" "$LAB/synsend" 127.0.0.1 "$PORT"
     note "synsend: exit $status, ${output:-$(tail -n 1 <<<"$stderr")}"
     [ "$status" -eq 0 ] ||
@@ -447,8 +430,8 @@ error_said() {
     # One capture for the whole connection: numbers are relative to each
     # direction's SYN, which sniff must see. The test waits for the
     # segments, then looks at ss: the states they left.
-    ns
-    server05
+    own_netns
+    peer_server 05
     mkfifo "$T/client.in"
     exec 6<>"$T/client.in"
     start_sniff sniff -p "$PORT"
@@ -504,9 +487,9 @@ error_said() {
 # waits. sniff sees a packet only once it leaves the queue, so each line
 # it prints is a segment delivered, and ss shows what it did to each end.
 @test "the 3-way handshake one segment at a time, lo's queue held by tc: after the SYN, client SYN-SENT and server SYN-RECV; after the SYN,ACK, client ESTAB; after the ACK, server ESTAB" {
-    ns
+    own_netns
     need_lo_gate
-    server05
+    peer_server 05
     start_sniff sniff -p "$PORT"
     "${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000 ||
         fail "tc could not give lo a queue"
@@ -552,14 +535,8 @@ error_said() {
 }
 
 @test "the 4-way teardown: lab 07's server held (-s CTL) after the client's FIN: FIN, ACK, then FIN, ACK; FIN-WAIT-2 and CLOSE-WAIT between" {
-    ns
-    mkfifo "$T/ctl"
-    exec 6<>"$T/ctl"
-    spawn server "${NSX[@]}" "$L07/server" -s "$T/ctl" 0
-    SERVER_PID=$PID
-    wait_until ready_or_dead "$SERVER_PID"
-    read -r READY <"$T/server.out" || fail "lab 07's server did not start: $(cat "$T/server.err")"
-    PORT=${READY##*:}
+    own_netns
+    held_server
     start_sniff sniff -p "$PORT"
     echo hello >"$T/client.in"
     spawn client "${NSX[@]}" "$L07/client" 127.0.0.1 "$PORT"
@@ -597,14 +574,8 @@ error_said() {
 }
 
 @test "the zero-window probe: lab 07's server (-r 4096, held) reads nothing; the client's FIN waits behind its data in FIN-WAIT-1 while it probes the window" {
-    ns
-    mkfifo "$T/ctl"
-    exec 6<>"$T/ctl"
-    spawn server "${NSX[@]}" "$L07/server" -s "$T/ctl" -r 4096 0
-    SERVER_PID=$PID
-    wait_until ready_or_dead "$SERVER_PID"
-    read -r READY <"$T/server.out" || fail "lab 07's server did not start: $(cat "$T/server.err")"
-    PORT=${READY##*:}
+    own_netns
+    held_server -r 4096
     start_sniff sniff -p "$PORT"
     yes 'a request, line after line' | head -c 65536 >"$T/client.in"
     spawn client "${NSX[@]}" "$L07/client" 127.0.0.1 "$PORT"
@@ -634,12 +605,8 @@ error_said() {
 }
 
 @test "an abortive close (lab 07's client -L, SO_LINGER {1, 0}): RST,ACK instead of FIN, no TIME-WAIT; the server reads ECONNRESET" {
-    ns
-    spawn server "${NSX[@]}" "$L07/server" 0
-    SERVER_PID=$PID
-    wait_until ready_or_dead "$SERVER_PID"
-    read -r READY <"$T/server.out" || fail "lab 07's server did not start: $(cat "$T/server.err")"
-    PORT=${READY##*:}
+    own_netns
+    peer_server 07
     start_sniff sniff -p "$PORT"
     run_split "${NSX[@]}" "$L07/client" -L 127.0.0.1 "$PORT" <<<"hello"
     last_match "$T/run.err" 'connect\(.*\) = 0 from 127\.0\.0\.1:([0-9]+)' || fail "lab 07's client did not connect: $stderr"
@@ -660,7 +627,7 @@ error_said() {
 }
 
 @test "a connect to a closed port: SYN, then RST,ACK at once; lab 05's client says Connection refused" {
-    ns
+    own_netns
     closed_port "$L05/server"
     start_sniff sniff -p "$PORT" -n 2
     run_split "${NSX[@]}" "$L05/client" 127.0.0.1 "$PORT" </dev/null
@@ -674,7 +641,7 @@ error_said() {
 }
 
 @test "UDP to a closed port: the datagram, then ICMP port unreachable quoting it; lab 06's connected client gets ECONNREFUSED" {
-    ns
+    own_netns
     closed_port "$L06/server"
     start_sniff sniff -p "$PORT" -n 2
     run_split "${NSX[@]}" "$L06/client" -c 127.0.0.1 "$PORT" <<<"hello"
@@ -688,8 +655,8 @@ error_said() {
 }
 
 @test "synsend against a listener: SYN, SYN,ACK, then our kernel's RST (no socket asked for it); the listener keeps no connection" {
-    ns
-    server05
+    own_netns
+    peer_server 05
     start_sniff sniff -p "$PORT" -n 3
     run_split "${NSX[@]}" "$LAB/synsend" 127.0.0.1 "$PORT"
     note "synsend: exit $status, $output"
@@ -705,7 +672,7 @@ error_said() {
 }
 
 @test "synsend against a closed port: SYN, then RST,ACK, which synsend prints" {
-    ns
+    own_netns
     closed_port "$L05/server"
     start_sniff sniff -p "$PORT" -n 2
     run_split "${NSX[@]}" "$LAB/synsend" 127.0.0.1 "$PORT"
@@ -723,12 +690,8 @@ error_said() {
     # The client, -c (close() with no shutdown() and no read()), is held
     # before its close(): the reply and the FIN arrive, its kernel
     # acknowledges them (the test waits for that ACK), and they sit unread.
-    ns
-    spawn server "${NSX[@]}" "$L07/server" -a 0
-    SERVER_PID=$PID
-    wait_until ready_or_dead "$SERVER_PID"
-    read -r READY <"$T/server.out" || fail "lab 07's server did not start: $(cat "$T/server.err")"
-    PORT=${READY##*:}
+    own_netns
+    peer_server 07 -a
     start_sniff sniff -p "$PORT"
     printf 'hello\n' >"$T/client.in"
     held_client -c
@@ -775,7 +738,7 @@ error_said() {
 # FIN_WAIT1, tc counts the packets): what sniff shows is what the wire
 # carried, in the order it carried it.
 @test "the simultaneous close: two FINs cross (neither acknowledges the other: ack=7 both), both ends in CLOSING, then both in TIME-WAIT; tc's queue on lo holds them" {
-    ns
+    own_netns
     need_lo_gate
     printf 'hello\n' >"$T/client.in"
     held_server -a
@@ -834,7 +797,7 @@ error_said() {
 # with TCP_NODELAY (9 requests, a millisecond: a median of more requests
 # is less at the mercy of a busy machine's scheduler).
 @test "Nagle's algorithm and the delayed ACK: a request written in two parts waits ~40 ms for a late ACK (median > 30 ms); with TCP_NODELAY it does not (< 5 ms)" {
-    ns
+    own_netns
     build_rr
     spawn rr "${NSX[@]}" "$RR" rr-server
     wait_until ready_or_dead "$PID" rr
@@ -886,14 +849,8 @@ error_said() {
     # A client with no data and a server held (-s CTL) until its kernel
     # has acknowledged the client's FIN alone: the same 7 segments every
     # run, numbered from each SYN.
-    ns
-    mkfifo "$T/ctl"
-    exec 6<>"$T/ctl"
-    spawn server "${NSX[@]}" "$L07/server" -s "$T/ctl" 0
-    SERVER_PID=$PID
-    wait_until ready_or_dead "$SERVER_PID"
-    read -r READY <"$T/server.out" || fail "lab 07's server did not start: $(cat "$T/server.err")"
-    PORT=${READY##*:}
+    own_netns
+    held_server
     start_sniff sniff -p "$PORT" -n 7
     spawn client "${NSX[@]}" "$L07/client" 127.0.0.1 "$PORT"   # standard input: /dev/null
     CLIENT_PID=$PID
@@ -978,7 +935,7 @@ error_said() {
 }
 
 @test "[extra 1] sniff -w FILE: the packets printed, and only those, written in the pcap format: nanosecond magic, version 2.4, LINKTYPE_RAW, one record per line; an existing FILE is refused" {
-    ns
+    own_netns
     closed_port "$L06/server"
     umask 002   # the file's mode: 0644 asked for, through this umask
     start_sniff sniff -p "$PORT" -n 2 -w "$T/cap.pcap"
@@ -1042,7 +999,7 @@ error_said() {
 }
 
 @test "[extra 2] synsend ::1 PORT: lab 05's server on ::1 answers SYN,ACK; sniff sees the SYN over IPv6 with <mss 1460>; closed, the port answers RST,ACK" {
-    ns
+    own_netns
     spawn server "${NSX[@]}" "$L05/server" -b ::1 0
     SERVER_PID=$PID
     wait_until ready_or_dead "$SERVER_PID"

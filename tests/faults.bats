@@ -535,15 +535,7 @@ in_lab08() {
 # in_lab09: the lab, and this test's namespace (NSX runs a command in it).
 in_lab09() {
     in_lab 09-raw-packets
-    if [ "$EUID" -eq 0 ]; then
-        netns_setup
-        return
-    fi
-    unshare -r -n true 2>/dev/null || skip "as a normal user these tests need unshare -r -n, which does not work here"
-    spawn netns unshare -r -n sh -c 'ip link set lo up && echo ready && exec sleep infinity'
-    wait_until ready_or_dead "$PID" netns
-    [ -s "$T/netns.out" ] || fail "unshare -r -n did not make a namespace: $(cat "$T/netns.err")"
-    NSX=(nsenter -t "$PID" -U -n --preserve-credentials)
+    own_netns
 }
 
 # datagrams N: N datagrams "hello" to 127.0.0.1:9 in the namespace, from

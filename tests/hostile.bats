@@ -353,20 +353,12 @@ tracee_of() {
 # Each case runs in a network namespace of its own: as root netns_setup,
 # as a normal user `unshare -r -n` (where the programs have CAP_NET_RAW).
 
-# ns: as tests/09-raw-packets.bats's: this test's network namespace, lo
-# up; NSX runs a command in it.
+# ns: lab 09's programs (LAB9), and this test's network namespace, lo up
+# (lib.bash, own_netns); NSX runs a command in it.
 ns() {
     LAB9=$TOP/09-raw-packets
     [ -x "$LAB9/sniff" ] && [ -x "$LAB9/synsend" ] || fail "$LAB9 is not built: run 'make -C $LAB9'"
-    if [ "$EUID" -eq 0 ]; then
-        netns_setup
-        return
-    fi
-    unshare -r -n true 2>/dev/null || skip "as a normal user these tests need unshare -r -n, which does not work here"
-    spawn netns unshare -r -n sh -c 'ip link set lo up && echo ready && exec sleep infinity'
-    wait_until ready_or_dead "$PID" netns
-    [ -s "$T/netns.out" ] || fail "unshare -r -n did not make a namespace: $(cat "$T/netns.err")"
-    NSX=(nsenter -t "$PID" -U -n --preserve-credentials)
+    own_netns
 }
 
 # forge PACKET...: tests/09-raw-packets-forge.c (built once for this file)

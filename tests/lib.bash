@@ -185,6 +185,23 @@ netns_setup() {
     err=$("${NSX[@]}" ip link set lo up 2>&1) || skip "ip netns exec does not work here: $err"
 }
 
+# own_netns: a network namespace of this test's own, lo up; NSX runs a
+# command in it. As root, netns_setup's. As a normal user, a user and
+# network namespace (unshare -r -n), held by a sleeping process of the
+# test that nsenter joins: root in it has CAP_NET_RAW and CAP_NET_ADMIN
+# there, for its lo alone (lab 09's raw sockets, tc).
+own_netns() {
+    if [ "$EUID" -eq 0 ]; then
+        netns_setup
+        return
+    fi
+    unshare -r -n true 2>/dev/null || skip "as a normal user these tests need unshare -r -n, which does not work here"
+    spawn netns unshare -r -n sh -c 'ip link set lo up && echo ready && exec sleep infinity'
+    wait_until ready_or_dead "$PID" netns
+    [ -s "$T/netns.out" ] || fail "unshare -r -n did not make a namespace: $(cat "$T/netns.err")"
+    NSX=(nsenter -t "$PID" -U -n --preserve-credentials)
+}
+
 # A gate on the loopback of a test's own namespace (NSX: netns_setup, or
 # lab 09's unshare): tc's token bucket holds the segments queued there,
 # and labs 07 and 09 look at the states they leave behind meanwhile.
