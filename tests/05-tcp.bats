@@ -595,35 +595,6 @@ replies_wait() {
     [[ $output == *"-t SECONDS"*"default 30"* ]] || fail "server --help does not say -t SECONDS ... default 30: $output"
 }
 
-# lo_queue_shut: every packet on the namespace's loopback now waits in its
-# queue: a token bucket filter (tc-tbf(8)) of 100 bytes, refilled at 8 bits
-# a second, starts full; one 92-byte datagram (to the discard port, where
-# nobody listens) spends it, and a 66-byte segment then waits a minute.
-lo_queue_shut() {
-    "${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000 &&
-        "${NSX[@]}" bash -c 'printf "%50s" x >/dev/udp/127.0.0.1/9'
-}
-
-# lo_queued: QUEUED, the backlog of the namespace's loopback queue as
-# `tc -s qdisc` shows it ("66b 1p"); true when it holds a packet or more.
-lo_queued() {
-    local qdisc
-    qdisc=$("${NSX[@]}" tc -s qdisc show dev lo)
-    [[ $qdisc =~ backlog\ ([0-9]+b\ ([0-9]+)p) ]] || return 1
-    QUEUED=${BASH_REMATCH[1]}
-    test "${BASH_REMATCH[2]}" -ge 1
-}
-
-# need_tc: skip unless this test's namespace (netns_setup) can hold its
-# loopback's packets in a tc queue, and bash can send a datagram.
-need_tc() {
-    local err
-    err=$("${NSX[@]}" tc qdisc add dev lo root tbf rate 8bit burst 100 limit 10000 2>&1 &&
-        "${NSX[@]}" tc qdisc delete dev lo root 2>&1) || skip "tc cannot give lo a tbf queue: $err"
-    err=$("${NSX[@]}" bash -c 'printf x >/dev/udp/127.0.0.1/9' 2>&1) ||
-        skip "bash cannot send a datagram with /dev/udp: $err"
-}
-
 # vanish: a client connected to the namespace's server, which has echoed
 # a line, then the network goes (lo's queue holds everything) and so does
 # the client: its kernel's FIN waits in the queue, the server hears nothing.
@@ -635,16 +606,16 @@ vanish() {
     echo "before" >&5
     wait_until said_or_gone "$GONE" "$T/gone.err" 'read\(\) = 7 bytes'   # the connection works
     expect_line "$T/gone.err" 'read\(\) = 7 bytes' "the client's first reply"
-    lo_queue_shut
+    gate_shut
     kill -KILL "$GONE"
     wait_gone "$GONE"
-    wait_until lo_queued || fail "lo's queue holds nothing: $("${NSX[@]}" tc -s qdisc show dev lo)"
+    wait_until gate_holds 1 || fail "lo's queue holds nothing: $("${NSX[@]}" tc -s qdisc show dev lo)"
     note "client killed; tc -s qdisc show dev lo: backlog $QUEUED (its FIN, held)"
 }
 
 @test "a client that vanishes (its packets held by tc, then killed: no FIN or RST arrives) costs the server -t seconds, then it takes the next" {
     netns_setup
-    need_tc
+    need_lo_gate
     ns_server -t 1
     vanish
     WAIT_LIMIT=3 wait_until has_line "$T/server.err" 'client dropped'
@@ -743,7 +714,7 @@ keepalive_timer() {
 
 @test "[extra 2] server -t 0 -k 1: a client that vanishes (packets held by tc) is found by keepalive: read() = -1: Connection timed out, and the next is served" {
     netns_setup
-    need_tc
+    need_lo_gate
     ns_server -t 0 -k 1
     vanish
     t0=${EPOCHREALTIME/./}
