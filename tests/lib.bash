@@ -15,6 +15,15 @@
 #   `note` prints an observation as a "# " line on fd 3, so a run reads as
 #   a lesson.
 
+# bats runs each test under `set -T` with a DEBUG trap that records the
+# line of every command: about 100 us a command, inherited by every
+# function a test calls, and the polls and parsers below run thousands of
+# commands (22 s of the suite's 55 s of CPU went to the trap). Without
+# functrace the helpers run untraced and a failure still names the test's
+# own line ("in test file NN-topic.bats, line N"), only not the line
+# inside the helper. (bash(1), "set -T"; bats' lib/bats-core/tracing.bash.)
+set +T
+
 ROOT=${BASH_SOURCE[0]%/*}/..
 [[ $ROOT == /* ]] || ROOT=$PWD/$ROOT
 ROOT=${ROOT%/tests/..}   # no subshell, no dirname: this runs for every test

@@ -135,6 +135,28 @@ without() {
     is "the count" "${lines[-1]}" "1 passed, 1 failed, 0 skipped"
 }
 
+@test "lib.bash's helpers run without bats' per-command trace (set +T), and a failure inside one still names the test's line" {
+    # bats traces every command of a test with a DEBUG trap, inherited by
+    # the functions it calls under set -T: ~100 us a command, most of
+    # make test's CPU once. lib.bash turns the inheritance off.
+    local d=$W/trace
+    mkdir "$d"
+    printf '%s\n' "setup() { load $W/tests/lib; }" \
+        'helper() { trap -p DEBUG >"$BATS_TEST_DIRNAME/helper"; }' \
+        '@test "t" {' \
+        '    trap -p DEBUG >"$BATS_TEST_DIRNAME/body"' \
+        '    helper' \
+        '    is "the answer" 41 42' \
+        '}' >"$d/t.bats"
+    run clean bats "$d/t.bats"
+    note "the test's own trap: '$(<"$d/body")'; in a helper: '$(<"$d/helper")'"
+    note_lines "  " < <(printf '%s\n' "${lines[@]}" | grep -E '^(not ok|# \()')
+    [[ $(<"$d/body") == *bats_debug_trap* ]] || fail "the test's body runs without bats' trace: '$(<"$d/body")'"
+    [ ! -s "$d/helper" ] || fail "a helper the test calls runs under bats' trace: '$(<"$d/helper")'"
+    [[ $output == *"(in test file $d/t.bats, line 6)"*"the answer: expected '42', saw '41'"* ]] ||
+        fail "the failure does not name the test's line 6 and what it saw: $output"
+}
+
 @test "the runner's sweep takes only its own file's processes: the token run-N-1 does not match another file's run-N-10" {
     # Ten files or more at a time: the first file's token is a prefix of
     # the tenth's. A program of the tenth, still running when the first
