@@ -62,6 +62,8 @@ the_ends() {
 # client's input. Sets SERVER_PID, CLIENT_PID (checked: the server's
 # child), SFD (the server's end) and CFD (the child's end).
 open_session() {
+    WATCHES=
+    case " $* " in *" -w "*) WATCHES=1 ;; esac   # extra 2: a pidfd on the child
     mkfifo "$T/server.in"
     run_server "$@" || return 1
     exec 5>"$T/server.in"
@@ -118,6 +120,10 @@ server_gone_or_stuck() {
         STUCK="the client holds both ends (the server's end leaked through exec)"
         [ "/proc/$CHILD/exe" -ef "$LAB/client" ] && nsockets "$CHILD" && [ "$NSOCK" -ge 2 ]
     else
+        # With -w the server waits on the child's pidfd: a dead child is
+        # what ends it, in a moment; it is no verdict (a server that misses
+        # it fails at WAIT_LIMIT).
+        [ -z "${WATCHES:-}" ] || return 1
         STUCK="the child is dead, yet the server holds both ends (-k, or no step 5)"
         has_line "$T/server.err" '^\[server\] (close\(fd [0-9]+\) = |-k: )' &&
             nsockets "$SERVER_PID" && [ "$NSOCK" -ge 2 ]
