@@ -134,7 +134,10 @@ held_server() {
 
 held_or_over() {
     if [ -z "$TRACED_PID" ] || gone "$TRACED_PID"; then find_traced; fi
-    gone "$STRACE_PID" || { [ -n "$TRACED_PID" ] && stopped "$TRACED_PID"; }
+    # Held by the signal, which strace reports once the server is stopped:
+    # the state alone (t) is also that of strace's own stop at each traced
+    # call, before the STOP call has even run.
+    gone "$STRACE_PID" || { [ -n "$TRACED_PID" ] && has_line "$T/trace" '^--- stopped by SIGSTOP ---'; }
 }
 
 # first_call NAME [FILE]: the first NAME(...) line of FILE ($T/trace),

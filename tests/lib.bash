@@ -158,6 +158,12 @@ lab_teardown() {
         kill -TERM -- "${pids[@]}" "${pids[@]/#/-}" 2>/dev/null
         WAIT_LIMIT=2 wait_until all_gone "${pids[@]}" 2>/dev/null
         kill -KILL -- "${pids[@]}" "${pids[@]/#/-}" 2>/dev/null
+        # Reaped here, quietly: else bash reports a killed job on the
+        # test's output ("line 136: 2777 Killed  setsid ..."). Only once
+        # all are gone (zombies at most), so this wait cannot hang.
+        if WAIT_LIMIT=1 wait_until all_gone "${pids[@]}" 2>/dev/null; then
+            wait "${pids[@]}" 2>/dev/null || true
+        fi
     fi
     # A failed test shows what the programs said.
     if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
