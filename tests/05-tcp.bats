@@ -41,11 +41,6 @@ ns_server() {
     P=${READY##*:}
 }
 
-# need_ipv6: skip the test when this machine has no IPv6 loopback ::1.
-need_ipv6() {
-    grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null ||
-        skip "no IPv6 loopback address ::1 on this machine (/proc/net/if_inet6)"
-}
 
 # server ARGS...: start the server on port 0 with ARGS; P is its port.
 server() {

@@ -154,12 +154,6 @@ matches_at_least() {
     (($(count "$1" "$2") >= $3))
 }
 
-# lines_at_least FILE N: FILE has N lines or more.
-lines_at_least() {
-    local all
-    mapfile -t all <"$1"
-    ((${#all[@]} >= $2))
-}
 
 # ---- helpers ------------------------------------------------------------
 

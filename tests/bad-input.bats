@@ -6,7 +6,9 @@
 # failure), one error line `prog: what failed: reason`, no crash signal,
 # and no file removed or changed that the program did not create. Lab 09's
 # programs need CAP_NET_RAW to run, but refuse bad input before asking for
-# it: their cases run without it (as root, as user nobody).
+# it: their cases run without it (as root, as user nobody). Lab 10's
+# hosts script is misused too, in a mount namespace of the test's own with
+# a tmpfs on /run (lib.bash's hosts_world), where its names a and b live.
 
 bats_require_minimum_version 1.5.0
 BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-30}
@@ -304,4 +306,111 @@ fingerprint() {
     expect 2 "-i needs a value" "$lab" sniff -i
     expect 2 "-p needs a value" "$lab" synsend -p
     expect 1 "if_nametoindex nosuch0: No such device" "$lab" sniff -i nosuch0
+}
+
+# quoted TEXT: RE, TEXT as an extended regular expression that matches it
+# literally (lab 10's addresses hold [ ] + . :), with no fork.
+quoted() {
+    local i c special='][\.*^$+?(){}|'
+    RE=
+    for ((i = 0; i < ${#1}; i++)); do
+        c=${1:i:1}
+        if [[ $special == *"$c"* ]]; then RE+="\\$c"; else RE+=$c; fi
+    done
+}
+
+@test "lab 10: a malformed ADDRESS or -b SRCADDR for the client, a bad -b, -u, -t or PORT for the server: usage errors, before any socket; what is well formed but absent exits 1" {
+    local lab=10-two-hosts a long
+    cd "$T"   # (unix:relative names a file here)
+    printf -v long '%107s' ''
+    long=${long// /x}
+    # The client: unix:/path, @name, HOST:PORT or [v6]:PORT, numeric, port
+    # 1-65535; a path or name longer than sun_path holds (107 bytes) too.
+    for a in unix: @ 127.0.0.1: host: :80 1.2.3.4:0 1.2.3.4:+1 1.2.3.4:65536 \
+        '[::1]80' '[::1' ::1:80 '[127.0.0.1]:80' localhost:80 10.0.0.1; do
+        quoted "$a"
+        expect 2 "bad ADDRESS '$RE' \\(unix:/path, @name, HOST:PORT or \\[v6\\]:PORT\\)" "$lab" client "$a"
+    done
+    # (a path or name too long may also say so, as lab 01's programs do)
+    for a in "@x$long" "unix:/$long"; do
+        expect 2 "bad ADDRESS '$a' |(socket path|the name) is 108 bytes; sun_path holds at most 107" "$lab" client "$a"
+    done
+    expect 2 "ADDRESS is needed" "$lab" client
+    expect 2 "too many arguments" "$lab" client 127.0.0.1:1 unix:/x
+    # Its extra 2, -b SRCADDR (solutions/ only): numeric, of ADDRESS's
+    # family, an address of this host.
+    run_split "$ROOT/$TREE/$lab/client" --help
+    if [[ $output == *"-b SRCADDR"* ]]; then
+        expect 2 "unknown option '-b'|-b needs a value" "$lab" client -b
+        expect 2 "ADDRESS is needed" "$lab" client -b 10.0.0.2
+        expect 2 "bad SRCADDR 'localhost' " "$lab" client -b localhost 127.0.0.1:1
+        expect 2 "-b ::1: not of ADDRESS's family \\(127\\.0\\.0\\.1:1\\)" "$lab" client -b ::1 127.0.0.1:1
+        expect 2 "-b 127\\.0\\.0\\.1: not of ADDRESS's family \\(unix:/x\\)" "$lab" client -b 127.0.0.1 unix:/x
+        expect 2 "-b 127\\.0\\.0\\.1: not of ADDRESS's family \\(@x\\)" "$lab" client -b 127.0.0.1 @x
+        expect 1 "bind 10\\.9\\.9\\.9: Cannot assign requested address" "$lab" client -b 10.9.9.9 127.0.0.1:1
+    fi
+    # Well formed, nobody there: a relative path is a path (ENOENT), a name
+    # of 107 bytes fits, and nobody has it; a closed port refuses.
+    expect 1 "connect no/such\\.sock: No such file or directory" "$lab" client unix:no/such.sock
+    expect 1 "connect @$long: Connection refused" "$lab" client "@$long"
+    expect 1 "connect 127\\.0\\.0\\.1:1: Connection refused" "$lab" client 127.0.0.1:1
+    # The server: -b numeric, -u at most 107 bytes and not empty, -t and
+    # PORT digits only, in range.
+    expect 2 "bad ADDR 'localhost' \\(numeric: " "$lab" server -b localhost 0
+    expect 2 "bad ADDR '127\\.1\\.1\\.1\\.1' " "$lab" server -b 127.1.1.1.1 0
+    expect 2 "-u: socket path is 109 bytes; sun_path holds at most 107" "$lab" server -u "$T/${long:0:108-${#T}}" 0
+    expect 2 "-u: the name is 108 bytes; sun_path holds at most 107" "$lab" server -u "@x$long" 0
+    expect 2 "-u: the socket path is empty" "$lab" server -u "" 0
+    expect 2 "-u: the socket path is empty" "$lab" server -u @ 0
+    expect 2 "-u needs a value" "$lab" server -u
+    expect 2 "bad PORT '65536' \\(digits only, 0 to 65535\\)" "$lab" server 65536
+    expect 2 "bad SECONDS '-1' \\(digits only, 0 to 86400\\)" "$lab" server -t -1 0
+    expect 2 "bad SECONDS 'x' " "$lab" server -t x 0
+    expect 2 "unknown option '-x'" "$lab" server -x 0
+    expect 2 "too many arguments" "$lab" server 0 1
+    # Well formed, but an address this host does not have (EADDRNOTAVAIL).
+    expect 1 "bind 10\\.9\\.9\\.9:0: Cannot assign requested address" "$lab" server -b 10.9.9.9 0
+    [ -z "$(ls -A "$T" | grep -v -x -e pids -e 'run\.[a-z]*')" ] ||
+        fail "lab 10's programs created files in $T: $(ls -A "$T")"
+}
+
+@test "lab 10: hosts misused: no command, no such host, no command to run, down with nothing up, up twice (the second exits 1 and changes nothing)" {
+    local lab=10-two-hosts before after
+    LAB=$ROOT/$TREE/$lab
+    # Its own /run in a mount namespace of the test's (lib.bash): the names
+    # a and b are this test's, and go with it.
+    hosts_world world
+    hosts() { run_split "${HW[@]}" "$LAB/hosts" "$@"; }
+    # Usage errors: exit 2, the usage on stderr, nothing on stdout.
+    for args in "" "exec c true" "exec a" "-m down" "sideways"; do
+        # shellcheck disable=SC2086 # the words of each case
+        hosts $args
+        note "hosts $args: exit $status: ${stderr_lines[0]:-}"
+        is "hosts $args: exit status" "$status" 2
+        [[ $stderr == *"usage: hosts "* ]] || fail "hosts $args: no usage on stderr: $stderr"
+        [ -z "$output" ] || fail "hosts $args: stdout should be empty, saw: $output"
+    done
+    hosts exec c true
+    is "hosts exec c true: the reason" "${stderr_lines[0]:-}" "hosts: no host 'c' (a or b)"
+    hosts down
+    note "hosts down, nothing up: exit $status: $stderr"
+    is "hosts down with nothing up: exit status" "$status" 1
+    is "hosts down with nothing up: stderr" "$stderr" "hosts: nothing is up"
+    hosts exec a true
+    note "hosts exec a true, nothing up: exit $status: $stderr"
+    is "hosts exec a true with nothing up: exit status" "$status" 1
+    hosts up
+    is "the first hosts up: exit status (stderr: $stderr)" "$status" 0
+    before=$("${HW[@]}" sh -c 'ip netns list; cat /run/hosts/made; ip -n a -br addr; ip -n b -br addr')
+    hosts up
+    note "hosts up, again: exit $status: $stderr"
+    is "the second hosts up: exit status" "$status" 1
+    is "the second hosts up: stderr" "$stderr" "hosts: already up (hosts down first)"
+    after=$("${HW[@]}" sh -c 'ip netns list; cat /run/hosts/made; ip -n a -br addr; ip -n b -br addr')
+    is "namespaces, what hosts made, and the addresses, after the second up" "$after" "$before"
+    hosts down
+    is "hosts down: exit status (stderr: $stderr)" "$status" 0
+    note "hosts down: $(printf '%s; ' "${lines[@]}")"
+    hosts down
+    is "hosts down, again: exit status" "$status" 1
 }

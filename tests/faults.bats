@@ -13,7 +13,10 @@
 # killed with its descriptor in flight, a server killed while its client
 # copies the file, every call failing with EINTR. Lab 09's sniff and
 # synsend too, in a network namespace each: EINTR on their blocking calls,
-# sniff stopped while packets pass, synsend's SYN dropped.
+# sniff stopped while packets pass, synsend's SYN dropped. Lab 10's server
+# listens on a TCP port and a Unix path at once: its cases reach it by one
+# or the other (named in each test), so that both code paths meet faults,
+# and its EINTR case interrupts its poll() and accept() on the listeners.
 
 bats_require_minimum_version 1.5.0
 BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
@@ -29,24 +32,32 @@ teardown() {
 
 # in_lab LAB: LAB (its directory), T, and how to reach its server: for a
 # path lab the socket $T/s, for a port lab port 0 (TO is set by serve).
+# Lab 10's server listens on both, port 0 and the path $T/s; its client
+# reaches one of them, VIA=unix (unix:$T/s) or VIA=tcp (127.0.0.1:PORT),
+# so that some faults hit its Unix code path and others its TCP one.
 in_lab() {
     lab_setup "$1"
     NAME=$1
     case $1 in
         0[134]-*) SERVER_ARGS=("$T/s") ;;
         0[567]-*) SERVER_ARGS=(0) ;;
+        10-*) SERVER_ARGS=(-u "$T/s" 0) ;;
         *) SERVER_ARGS=() ;;
     esac
 }
 
 # serve: start the lab's server; TO is what its client needs to reach it.
 # Lab 02 has no server to reach: its server runs the client itself (see
-# session).
+# session). Lab 10's readiness line: "listening on 127.0.0.1:PORT and PATH".
 serve() {
     start_server "${SERVER_ARGS[@]}"
     case $NAME in
         0[134]-*) TO=("$T/s") ;;
         0[567]-*) TO=(127.0.0.1 "${READY##*:}") ;;
+        10-*)
+            local tcp=${READY#listening on }
+            tcp=${tcp%% and *}
+            if [ "${VIA:-}" = unix ]; then TO=("unix:$T/s"); else TO=("127.0.0.1:${tcp##*:}"); fi ;;
     esac
 }
 
@@ -252,7 +263,16 @@ interrupted() {
     in_lab "$1"
     SIZE=1048576 N=50 input   # (50: no UDP datagram lost, slow as strace is)
     local calls=read,write,poll,recvfrom,sendto,recvmsg,sendmsg,accept,accept4
-    local opts="-e trace=$calls -e inject=$calls:error=EINTR:when=10+2"
+    local opts="-e trace=$calls -e inject=$calls:error=EINTR:when=10+2" sopts
+    sopts=$opts
+    # Lab 10's server calls poll() and accept() once a client, not 10
+    # times: there they fail from their first call on (1st, 3rd, 5th...).
+    # Its 10th write() is its readiness line (9 lines of narration before
+    # it; stdio does not write again after EINTR): its read() and write()
+    # fail from the 14th on, a margin for a few more lines of narration.
+    if [ "$NAME" = 10-two-hosts ]; then
+        sopts="-e trace=$calls -e inject=read,write:error=EINTR:when=14+2 -e inject=poll,accept,accept4:error=EINTR:when=1+2"
+    fi
     # (LeakSanitizer cannot run under ptrace: off here, for make SANITIZE=1)
     export ASAN_OPTIONS=detect_leaks=0
     if [ "$NAME" = 02-socketpair ]; then
@@ -260,10 +280,19 @@ interrupted() {
         # -f: the child, and the client it becomes, are traced too.
         strace -f -qq -o "$T/server.trace" $opts ./server <"$T/client.in" >"$T/client.out" 2>"$T/client.err"
     else
-        TRACE_DIR=$T STRACE_OPTS=$opts serve
+        TRACE_DIR=$T STRACE_OPTS=$sopts serve
         strace -f -qq -o "$T/client.trace" $opts "$LAB/client" "${TO[@]}" <"$T/client.in" >"$T/client.out" 2>"$T/client.err"
     fi
     upcase <"$T/client.in" | cmp - "$T/client.out"
+    if [ "$NAME" = 10-two-hosts ]; then   # the waits on the listeners, interrupted too
+        local call n
+        for call in poll accept; do
+            n=$(count "^([0-9]+ +)?$call[0-9]*\\(.*INJECTED" "$T/server.trace")
+            note "$NAME: the server's $call() on the listeners failed with EINTR $n times, and was made again"
+            [ "$n" -ge 1 ] || fail "$NAME: no EINTR was injected in the server's $call(): $(grep -E "$call" "$T/server.trace" | head -n 3)"
+        done
+        if last_match "$T/server.err" '^\[server\] accept\(\) = -1'; then note "  $LINE"; fi
+    fi
     local server=$(count INJECTED "$T/server.trace") client=$(count INJECTED "$T/client.trace")
     if [ "$NAME" = 02-socketpair ]; then   # one trace for both
         note "$NAME: EINTR $server times in the server and its child, the client; exit 0, output intact"
@@ -281,6 +310,7 @@ interrupted() {
 @test "05 tcp: a client killed mid-transfer; the server reports it and serves the next" { a_client_dies 05-tcp; }
 @test "06 udp: a client killed mid-transfer; the server serves the next" { a_client_dies 06-udp; }
 @test "07 tcp close: a client killed mid-transfer; the server reports it and serves the next" { a_client_dies 07-tcp-close; }
+@test "10 two hosts (TCP): a client killed mid-transfer; the server reports it and serves the next" { VIA=tcp a_client_dies 10-two-hosts; }
 
 @test "01 unix stream: a server killed mid-transfer; the client says why and exits 1" { a_server_dies 01-unix-stream; }
 @test "02 socketpair: a server killed mid-transfer; the client says why" { a_server_dies 02-socketpair; }
@@ -289,6 +319,7 @@ interrupted() {
 @test "05 tcp: a server killed mid-transfer; the client says why and exits 1" { a_server_dies 05-tcp; }
 @test "06 udp: a server killed with the client's datagrams unanswered; the client says why and exits 1" { a_server_dies 06-udp; }
 @test "07 tcp close: a server killed mid-transfer; the client says why and exits 1" { a_server_dies 07-tcp-close; }
+@test "10 two hosts (Unix path): a server killed mid-transfer; the client says why and exits 1" { VIA=unix a_server_dies 10-two-hosts; }
 
 @test "01 unix stream: SIGSTOP and SIGCONT, again and again during a transfer, break nothing" { stop_and_go 01-unix-stream; }
 @test "02 socketpair: SIGSTOP and SIGCONT, again and again during a transfer, break nothing" { stop_and_go 02-socketpair; }
@@ -297,6 +328,7 @@ interrupted() {
 @test "05 tcp: SIGSTOP and SIGCONT, again and again during a transfer, break nothing" { stop_and_go 05-tcp; }
 @test "06 udp: SIGSTOP and SIGCONT, again and again during a transfer, break nothing" { stop_and_go 06-udp; }
 @test "07 tcp close: SIGSTOP and SIGCONT, again and again during a transfer, break nothing" { stop_and_go 07-tcp-close; }
+@test "10 two hosts (TCP): SIGSTOP and SIGCONT, again and again during a transfer, break nothing" { VIA=tcp stop_and_go 10-two-hosts; }
 
 @test "01 unix stream: calls failing with EINTR are made again; the transfer is intact" { interrupted 01-unix-stream; }
 @test "02 socketpair: calls failing with EINTR are made again; the transfer is intact" { interrupted 02-socketpair; }
@@ -305,6 +337,7 @@ interrupted() {
 @test "05 tcp: calls failing with EINTR are made again; the transfer is intact" { interrupted 05-tcp; }
 @test "06 udp: calls failing with EINTR are made again; the transfer is intact" { interrupted 06-udp; }
 @test "07 tcp close: calls failing with EINTR are made again; the transfer is intact" { interrupted 07-tcp-close; }
+@test "10 two hosts (Unix path): calls failing with EINTR, the server's poll() and accept() on its listeners too, are made again; the transfer is intact" { VIA=unix interrupted 10-two-hosts; }
 
 # kth FILE CALL FD [PID]: K, the number of CALL calls in the strace output
 # FILE (of PID, with strace -f) up to and with the first on descriptor FD:
@@ -387,6 +420,7 @@ dies_before_echo() {
 @test "01 unix stream: a server killed before it echoes what it read; the client counts, says so and exits 1" { dies_before_echo 01-unix-stream; }
 @test "02 socketpair: a server killed before it echoes what it read; the client counts and says so" { dies_before_echo 02-socketpair; }
 @test "05 tcp: a server killed before it echoes what it read; the client counts, says so and exits 1" { dies_before_echo 05-tcp; }
+@test "10 two hosts (Unix path): a server killed before it echoes what it read; the client counts, says so and exits 1" { VIA=unix dies_before_echo 10-two-hosts; }
 
 # sigpipe LAB ROLE: ROLE's first send on its socket fails with EPIPE and
 # raises SIGPIPE, as when the peer is gone: strace -e inject=CALL:
@@ -449,6 +483,8 @@ sigpipe() {
 @test "05 tcp: SIGPIPE at the client's write() kills nothing: it exits 1 with the reason" { sigpipe 05-tcp client; }
 @test "07 tcp close: SIGPIPE at the server's write() kills nothing: it reports EPIPE and serves the next" { sigpipe 07-tcp-close server; }
 @test "07 tcp close: SIGPIPE at the client's write() kills nothing: it exits 1 with the reason" { sigpipe 07-tcp-close client; }
+@test "10 two hosts (Unix path): SIGPIPE at the server's write() kills nothing: it reports EPIPE and serves the next" { VIA=unix sigpipe 10-two-hosts server; }
+@test "10 two hosts (TCP): SIGPIPE at the client's write() kills nothing: it exits 1 with the reason" { VIA=tcp sigpipe 10-two-hosts client; }
 
 # Lab 08 passes an open file, not its bytes: the faults that matter are
 # around the descriptor. in_lab08: the lab, its directory of files

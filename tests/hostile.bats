@@ -7,7 +7,12 @@
 # program started with its standard descriptors closed; every server that
 # accept()s out of descriptors; every client that sets O_NONBLOCK; lab
 # 09's sniff fed malformed packets (tests/09-raw-packets-forge.c writes
-# them on lo) and synsend fed RSTs that are not its answer. Each
+# them on lo) and synsend fed RSTs that are not its answer; lab 10's
+# server, one client at a time on two listeners, against a TCP client that
+# never sends (the Unix listener's next client waits -t seconds, no
+# longer) or resets mid-echo, and on its Unix path the rules of lab 01
+# (a file, a live server, a stale file, a path taken over, an abstract
+# name in use). Each
 # test holds the race still with the kernel's or strace's own means
 # (SIGSTOP at a chosen call, a stopped server whose queue fills), never
 # with a sleep. The rules: README.md, "Conventions", "Safe to copy"; also
@@ -32,14 +37,19 @@ setup() {
 }
 
 # args_for LAB: DIR_ARG, what LAB's server takes after its PATH, and
-# NAME_ARG, what its client takes after PATH (lab 08 only; else nothing).
+# NAME_ARG, what its client takes after PATH (lab 08 only; else nothing);
+# PATH_OPT, what its server takes before PATH (lab 10: -u PATH, and its
+# TCP port after it, 0).
 args_for() {
-    DIR_ARG=() NAME_ARG=()
-    case $1 in 08-*) DIR_ARG=("$T/files") NAME_ARG=(greeting) ;; esac
+    DIR_ARG=() NAME_ARG=() PATH_OPT=()
+    case $1 in
+    08-*) DIR_ARG=("$T/files") NAME_ARG=(greeting) ;;
+    10-*) PATH_OPT=(-u) DIR_ARG=(0) ;;
+    esac
 }
 
 teardown() {
-    exec 7>&- 2>/dev/null || true
+    exec 7>&- 8>&- 2>/dev/null || true
     lab_teardown
 }
 
@@ -50,25 +60,38 @@ on() {
     local lab=$1 name=$2
     shift 2
     args_for "$lab"
-    spawn "$name" "$TOP/$lab/server" "$@" "${DIR_ARG[@]}"
+    spawn "$name" "$TOP/$lab/server" "${PATH_OPT[@]}" "$@" "${DIR_ARG[@]}"
     SERVER_PID=$PID
     wait_until ready_or_dead "$PID" "$name"
 }
 
 # echoes LAB PATH: LAB's client reaches the server at PATH: "still here"
-# comes back upper-cased (lab 08: the file that holds it).
+# comes back upper-cased (lab 08: the file that holds it). Lab 10's client
+# takes an ADDRESS: a PATH starting with / becomes unix:PATH.
 echoes() {
+    local to=$2
     args_for "$1"
-    run_split timeout 10 "$TOP/$1/client" "$2" "${NAME_ARG[@]}" <<<"still here"
+    case $1/$to in 10-*//*) to=unix:$to ;; esac
+    run_split timeout 10 "$TOP/$1/client" "$to" "${NAME_ARG[@]}" <<<"still here"
     [ "$status" -eq 0 ] && [ "${lines[-1]}" = "STILL HERE" ] ||
         { echo "$1 client on $2: exit $status, output '$output', $stderr" >&2; return 1; }
 }
 
 # tracee_of PID: the pid of strace PID's traced child (TRACEE), recorded
-# so that teardown stops it too.
+# so that teardown stops it too. Not yet while the child is still strace:
+# strace first forks short-lived children of its own (it tests what
+# ptrace can do, then kills them), and its tracee is strace until exec.
 tracee_of() {
-    TRACEE=$(pgrep -P "$1") || return 1
-    echo "$TRACEE" >>"$T/pids"
+    local pid comm
+    for pid in $(pgrep -P "$1"); do
+        read -r comm 2>/dev/null <"/proc/$pid/comm" || continue
+        if [ "$comm" != strace ]; then
+            TRACEE=$pid
+            echo "$TRACEE" >>"$T/pids"
+            return 0
+        fi
+    done
+    return 1
 }
 
 @test "every lab carries the one text of the shared helpers (tests/canonical.c, .h): narration, closed standard descriptors, the socket file, accept(), timeouts" {
@@ -149,9 +172,9 @@ tracee_of() {
     done
 }
 
-@test "a directory on the path swapped for a symbolic link: at exit the server removes nothing where the link leads (labs 01, 03, 04, 08)" {
+@test "a directory on the path swapped for a symbolic link: at exit the server removes nothing where the link leads (labs 01, 03, 04, 08, 10)" {
     local lab d
-    for lab in "${PATH_LABS[@]}"; do
+    for lab in "${PATH_LABS[@]}" 10-two-hosts; do
         d=$T/${lab%%-*}
         mkdir "$d" "$d.victim"
         on "$lab" "s$lab" "$d/s"
@@ -168,9 +191,9 @@ tracee_of() {
     done
 }
 
-@test "two servers on one stale path, the first stopped between its probe and bind(): the second stops at the lock, and only one serves (labs 01, 03, 04, 08)" {
+@test "two servers on one stale path, the first stopped between its probe and bind(): the second stops at the lock, and only one serves (labs 01, 03, 04, 08, 10)" {
     local lab d
-    for lab in "${PATH_LABS[@]}"; do
+    for lab in "${PATH_LABS[@]}" 10-two-hosts; do
         d=$T/${lab%%-*}
         mkdir "$d"
         # A stale socket file: its server killed, nothing removed.
@@ -184,7 +207,7 @@ tracee_of() {
         # on by itself.
         args_for "$lab"
         spawn "a$lab" strace -f -qq -o "$T/a$lab.trace" -e trace=connect \
-            -e inject=connect:signal=SIGSTOP:when=1 "$TOP/$lab/server" "$d/s" "${DIR_ARG[@]}"
+            -e inject=connect:signal=SIGSTOP:when=1 "$TOP/$lab/server" "${PATH_OPT[@]}" "$d/s" "${DIR_ARG[@]}"
         wait_until tracee_of "$PID"
         wait_until has_line "$T/a$lab.trace" 'connect\('
         wait_until stopped "$TRACEE"
@@ -192,7 +215,7 @@ tracee_of() {
         # The second server, now. Without the lock it takes the stale file
         # too, binds, and serves; the first then removes its file, binds
         # its own, and both say they serve, one of them unreachable.
-        run_split timeout 10 "$TOP/$lab/server" "$d/s" "${DIR_ARG[@]}"
+        run_split timeout 10 "$TOP/$lab/server" "${PATH_OPT[@]}" "$d/s" "${DIR_ARG[@]}"
         note "$lab: second server: exit $status: ${stderr_lines[-1]}"
         [ "$status" -eq 1 ] && [[ ${stderr_lines[-1]} == "server: bind $d/s: Address already in use (another server holds $d/s.lock)" ]] ||
             { echo "$lab: the second server took the path: exit $status, $output, $stderr" >&2; false; }
@@ -248,10 +271,11 @@ tracee_of() {
 
 @test "every program started with descriptors 0, 1 and 2 closed gets no socket below 3; a datagram client with stdout closed sends nothing extra" {
     local lab prog args
-    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing; do
+    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing 10-two-hosts; do
         case $lab in
         0[1348]-*) on "$lab" "s$lab" "$T/s${lab%%-*}"; args=("$T/s${lab%%-*}" "${NAME_ARG[@]}") ;;
         02-*) args=() ;;
+        10-*) on "$lab" "s$lab" "$T/s10"; args=("unix:$T/s10") ;;
         *) on "$lab" "s$lab" 0; args=(127.0.0.1 "$(<"$T/s$lab.out")"); args[1]=${args[1]##*:} ;;
         esac
         prog=client
@@ -275,9 +299,9 @@ tracee_of() {
         }
     done
     # The servers: under strace, SIGTERM at the end, its exit status.
-    for lab in 01-unix-stream 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing; do
+    for lab in 01-unix-stream 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing 10-two-hosts; do
         args_for "$lab"
-        case $lab in 0[1348]-*) args=("$T/t${lab%%-*}" "${DIR_ARG[@]}") ;; *) args=(0) ;; esac
+        case $lab in 0[1348]-*) args=("$T/t${lab%%-*}" "${DIR_ARG[@]}") ;; 10-*) args=(-u "$T/t10" 0) ;; *) args=(0) ;; esac
         # A process group of its own (setsid), strace and server in it:
         # teardown stops the group whole, even when this test fails before
         # it knows the server's pid (a lone kill of strace would detach the
@@ -301,18 +325,25 @@ tracee_of() {
     [ "$n" -eq 3 ] || fail "03: the server received $n datagrams, not 3, for the two clients' 3 lines: $(grep '^\[server\] recv' "$T/s03-unix-dgram.err")"
 }
 
-@test "a server out of descriptors neither exits nor spins: accept() fails with EMFILE, it pauses, the client waits in the queue (labs 01, 04, 05, 07, 08)" {
+@test "a server out of descriptors neither exits nor spins: accept() fails with EMFILE, it pauses, the client waits in the queue (labs 01, 04, 05, 07, 08, 10)" {
     local lab limit ticks0 ticks1
-    for lab in 01-unix-stream 04-seqpacket 05-tcp 07-tcp-close 08-fd-passing; do
+    for lab in 01-unix-stream 04-seqpacket 05-tcp 07-tcp-close 08-fd-passing 10-two-hosts; do
         # 0-2, the listener (3) and, on a path, the lock file (4): the next
-        # descriptor, accept()'s, is over the limit. Lab 08 holds its DIR too.
+        # descriptor, accept()'s, is over the limit. Lab 08 holds its DIR
+        # too; lab 10 its two listeners (3, 4) and the lock (5), and poll()
+        # says "a connection waits" again at once: the pause is its own.
         args_for "$lab"
-        case $lab in 0[14]-*) limit=5; args=("$T/s${lab%%-*}") ;; 08-*) limit=6; args=("$T/s08" "${DIR_ARG[@]}") ;; *) limit=4; args=(0) ;; esac
+        case $lab in
+        0[14]-*) limit=5; args=("$T/s${lab%%-*}") ;;
+        08-*) limit=6; args=("$T/s08" "${DIR_ARG[@]}") ;;
+        10-*) limit=6; args=(-u "$T/s10" 0) ;;
+        *) limit=4; args=(0) ;;
+        esac
         spawn "s$lab" bash -c 'ulimit -n "$0" && exec "$@"' "$limit" "$TOP/$lab/server" "${args[@]}"
         SERVER_PID=$PID
         wait_until ready_or_dead "$PID" "s$lab"
         read -r ready <"$T/s$lab.out"
-        case $lab in 0[14]-*) to=("${args[@]}") ;; 08-*) to=("$T/s08" "${NAME_ARG[@]}") ;; *) to=(127.0.0.1 "${ready##*:}") ;; esac
+        case $lab in 0[14]-*) to=("${args[@]}") ;; 08-*) to=("$T/s08" "${NAME_ARG[@]}") ;; 10-*) to=("unix:$T/s10") ;; *) to=(127.0.0.1 "${ready##*:}") ;; esac
         printf 'x\n' >"$T/c$lab.in"
         spawn "c$lab" "$TOP/$lab/client" "${to[@]}"
         wait_until said_or_gone "$SERVER_PID" "$T/s$lab.err" 'accept\(\) = -1'
@@ -329,10 +360,11 @@ tracee_of() {
     done
 }
 
-@test "a client sets O_NONBLOCK by adding it to the status flags it reads (F_GETFL), not by overwriting them (labs 01-06)" {
+@test "a client sets O_NONBLOCK by adding it to the status flags it reads (F_GETFL), not by overwriting them (labs 01-06, 10)" {
     local lab to
-    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp; do
+    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 10-two-hosts; do
         case $lab in
+        10-*) on10 "s$lab" -u "$T/s10"; to=("127.0.0.1:$PORT10") ;;   # (on10: below)
         0[134]-*) on "$lab" "s$lab" "$T/s${lab%%-*}"; to=("$T/s${lab%%-*}") ;;
         0[56]-*) on "$lab" "s$lab" 0; to=(127.0.0.1 "$(<"$T/s$lab.out")"); to[1]=${to[1]##*:} ;;
         esac
@@ -525,4 +557,132 @@ rst() {
         [ -n "$fds" ] || fail "$prog, 0-2 closed: no socket in its trace: $(cat "$T/$prog.trace")"
         not grep -qE '= [0-2]$' <<<"$fds" || fail "$prog, 0-2 closed, got a socket below 3: $fds"
     done
+}
+
+# ---- Lab 10: one server, two listeners (a TCP port and a Unix socket),
+# one client at a time: what one client does must not shut out the other
+# listener's clients, and its Unix path keeps lab 01's rules.
+
+# on10 NAME ARGS...: lab 10's server as NAME, ARGS before its port 0;
+# PORT10 is the TCP port of its readiness line
+# ("listening on 127.0.0.1:PORT and PATH").
+on10() {
+    local name=$1 ready
+    shift
+    spawn "$name" "$TOP/10-two-hosts/server" "$@" 0
+    SERVER_PID=$PID
+    wait_until ready_or_dead "$PID" "$name"
+    read -r ready <"$T/$name.out" || fail "lab 10's server $name did not start: $(tail -n 2 "$T/$name.err")"
+    ready=${ready#listening on }
+    ready=${ready%% and *}
+    PORT10=${ready##*:}
+}
+
+@test "10 two hosts: a TCP client that connects and never sends holds the server -t seconds, no longer: the next client, on the Unix listener, is served after the bound; a TCP client's reset mid-echo costs that client only" {
+    local lab=10-two-hosts t0 t1 dropped served
+    on10 s10 -t 1 -u "$T/s10"
+    # A silent TCP client (bash's /dev/tcp, on fd 7): connected, and never
+    # a byte. The server has accepted it and waits in read().
+    exec 7<>"/dev/tcp/127.0.0.1/$PORT10"
+    wait_until has_line "$T/s10.err" '^\[server\] accept\(\) = fd [0-9]+ from 127'
+    # A Unix client meanwhile: poll() cannot see its listener while the
+    # server is in read(); -t 1 (SO_RCVTIMEO) ends that read within 1 s.
+    t0=$EPOCHREALTIME
+    echoes "$lab" "unix:$T/s10"
+    t1=$EPOCHREALTIME
+    dropped=$(grep -n -m 1 'client dropped' "$T/s10.err") || fail "the silent client was never dropped: $(tail -n 3 "$T/s10.err")"
+    served=$(grep -n -m 1 "accept() = fd [0-9]* on $T/s10" "$T/s10.err") || fail "the Unix client was never accepted: $(tail -n 3 "$T/s10.err")"
+    note "the silent TCP client: ${dropped#*:}"
+    note "then the Unix client: ${served#*:}, the client done $(( (${t1/[.,]/} - ${t0/[.,]/}) / 1000 )) ms after it started"
+    [ "${dropped%%:*}" -lt "${served%%:*}" ] || fail "the Unix client was accepted (line ${served%%:*}) before the silent one was dropped (line ${dropped%%:*})"
+    exec 7>&-
+    # A TCP client that sends, and closes with the echo unread: its close
+    # sends an RST (tcp(7): unread data at close), which the server's next
+    # read() meets. It serves the next client all the same.
+    exec 7<>"/dev/tcp/127.0.0.1/$PORT10"
+    printf 'reset me\n' >&7
+    wait_until has_line "$T/s10.err" '^\[server\] write\(\) = 9 bytes'
+    exec 7>&-
+    wait_until has_line "$T/s10.err" '^\[server\] read\(\) = -1: Connection reset by peer'
+    last_match "$T/s10.err" 'Connection reset by peer'
+    note "a TCP client reset mid-echo: $LINE"
+    alive "$SERVER_PID" || fail "the server exited after the reset: $(tail -n 2 "$T/s10.err")"
+    echoes "$lab" "unix:$T/s10"
+    echoes "$lab" "127.0.0.1:$PORT10"
+}
+
+@test "10 two hosts: its Unix path next to its TCP port keeps lab 01's rules: a file that is no socket is left alone, a live server's path refused (it keeps serving both), a stale one replaced, a path taken over not removed; an abstract name in use is refused, never replaced" {
+    local lab=10-two-hosts d=$T/d name=@hostile10-$$-$RANDOM B
+    mkdir "$d"
+    printf 'precious\n' >"$d/f"
+    run_split "$TOP/$lab/server" -u "$d/f" 0
+    note "a regular file at the path: exit $status: ${stderr_lines[-1]}"
+    is "a regular file at the path: exit status" "$status" 1
+    is "the file at the path, after" "$(<"$d/f")" precious
+    # A live server; a second on its path stops at the lock, a third that
+    # finds no lock file (an older program) at the probe.
+    on10 a10 -u "$d/s"
+    run_split "$TOP/$lab/server" -u "$d/s" 0
+    note "a live server's path, its lock held: exit $status: ${stderr_lines[-1]}"
+    is "a second server on a live path: its last line" "${stderr_lines[-1]}" "server: bind $d/s: Address already in use (another server holds $d/s.lock)"
+    rm "$d/s.lock"
+    run_split "$TOP/$lab/server" -u "$d/s" 0
+    note "a live server's path, no lock file: exit $status: ${stderr_lines[-1]}"
+    is "a third server on a live path: its last line" "${stderr_lines[-1]}" "server: bind $d/s: Address already in use (a server answers there)"
+    echoes "$lab" "unix:$d/s"
+    echoes "$lab" "127.0.0.1:$PORT10"
+    # Killed, it leaves a stale file: the next server replaces it.
+    kill -KILL "$SERVER_PID"
+    wait_gone "$SERVER_PID"
+    [ -S "$d/s" ] || fail "no stale socket file at $d/s after SIGKILL: $(ls -A "$d")"
+    on10 b10 -u "$d/s"
+    B=$SERVER_PID
+    expect_line "$T/b10.err" 'Connection refused: stale socket file' "the new server's probe of the stale file"
+    last_match "$T/b10.err" 'stale socket file'
+    note "a stale file: $LINE"
+    echoes "$lab" "unix:$d/s"
+    # Its files removed by somebody, a new server on the path: the first,
+    # at exit, leaves the new one's file alone.
+    rm "$d/s" "$d/s.lock"
+    on10 c10 -u "$d/s"
+    kill -TERM "$B"
+    wait_exit "$B"
+    last_match "$T/b10.err" 'signal:'
+    note "the first server, its path taken over, on SIGTERM: $LINE"
+    [ -S "$d/s" ] && [ -f "$d/s.lock" ] || fail "the first server removed the second one's files: $(ls -A "$d")"
+    echoes "$lab" "unix:$d/s"
+    # An abstract name has no file: in use, it has a live socket; a second
+    # server is refused, and the first keeps it.
+    on10 n10 -u "$name"
+    run_split "$TOP/$lab/server" -u "$name" 0
+    note "an abstract name in use: exit $status: ${stderr_lines[-1]}"
+    is "a second server on $name: its last line" "${stderr_lines[-1]}" "server: bind $name: Address already in use"
+    echoes "$lab" "$name"
+}
+
+@test "10 two hosts: both listeners ready at once take turns: TCP clients queued one after another do not keep a waiting Unix client out" {
+    local lab=10-two-hosts second
+    on10 s10 -u "$T/s10"
+    # The first TCP client, connected and silent: the server is in its
+    # read(), held there (fd 7) for as long as we like.
+    exec 7<>"/dev/tcp/127.0.0.1/$PORT10"
+    wait_until has_line "$T/s10.err" '^\[server\] accept\(\) = fd [0-9]+ from 127'
+    # Queued meanwhile: a second TCP client (fd 8, silent too), then a
+    # Unix one, which has sent its line and waits for the echo.
+    exec 8<>"/dev/tcp/127.0.0.1/$PORT10"
+    printf 'turn\n' >"$T/u10.in"
+    spawn u10 "$TOP/$lab/client" "unix:$T/s10"
+    wait_until has_line "$T/u10.err" '^\[client\] write\(\) = 5 bytes'
+    # The first goes: both listeners have a connection waiting. The one
+    # not served last, the Unix listener, must go first.
+    exec 7>&-
+    accepted_two() { [ "$(count '^\[server\] accept\(\) = fd' "$T/s10.err")" -ge 2 ]; }
+    wait_until accepted_two
+    mapfile -t -s 2 second < <(grep -E '^\[server\] (poll|accept)\(\)' "$T/s10.err")
+    note_lines "after the first client: " < <(printf '%s\n' "${second[@]:0:2}")
+    exec 8>&-
+    [[ ${second[1]} == *" on $T/s10" ]] || fail "the second TCP client went before the waiting Unix one: ${second[1]}"
+    wait_exit "$PID"
+    is "the Unix client's exit status" "$STATUS" 0
+    is "the Unix client's echo" "$(<"$T/u10.out")" TURN
 }

@@ -217,6 +217,41 @@ own_netns() {
     NSX=(nsenter -t "$PID" -U -n --preserve-credentials)
 }
 
+# lines_at_least FILE N: FILE has N lines or more (no fork: it is polled).
+lines_at_least() {
+    local all
+    mapfile -t all <"$1"
+    ((${#all[@]} >= $2))
+}
+
+# need_ipv6: skip the test when this machine has no IPv6 loopback ::1.
+need_ipv6() {
+    grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null ||
+        skip "no IPv6 loopback address ::1 on this machine (/proc/net/if_inet6)"
+}
+
+# hosts_world NAME: a world for lab 10's `hosts` script: a mount namespace
+# of the test's own with a tmpfs on /run, where `ip netns add` keeps its
+# names (so hosts a and b are this test's alone), held by a sleeping
+# process spawned as NAME: teardown stops it, and every namespace made in
+# it goes with it. As a normal user, in a user and network namespace too
+# (unshare -r -n -m; hosts then mounts a /run of its own again). HW runs a
+# command there: "${HW[@]}" "$LAB/hosts" up.
+hosts_world() {
+    local userns=() enter=(-m)
+    if [ "$EUID" -ne 0 ]; then
+        unshare -r -n -m true 2>/dev/null ||
+            skip "as a normal user lab 10 needs unshare -r -n -m, which does not work here"
+        userns=(-r -n)
+        enter=(-U -n -m --preserve-credentials)
+    fi
+    spawn "$1" unshare "${userns[@]}" -m --propagation private \
+        sh -c 'mount -t tmpfs -o mode=755 run /run && echo ready && exec sleep infinity'
+    wait_until ready_or_dead "$PID" "$1"
+    [ -s "$T/$1.out" ] || fail "no private /run: $(cat "$T/$1.err")" || return 1
+    HW=(nsenter -t "$PID" "${enter[@]}")
+}
+
 # A gate on the loopback of a test's own namespace (NSX: netns_setup, or
 # lab 09's unshare): tc's token bucket holds the segments queued there,
 # and labs 07 and 09 look at the states they leave behind meanwhile.
@@ -457,15 +492,23 @@ spawn() {
         # The traced program is strace's child; a short one may be over
         # before we look, and then the tracer's pid stands for it.
         wait_until traced_or_gone "$tracer" || return 1
-        PID=$(pgrep -P "$tracer" | head -n 1)
-        PID=${PID:-$tracer}
+        PID=$TRACED
         echo "$PID" >>"$T/pids"
         echo "$tracer" >"$T/tracer.$PID"   # for wait_exit: strace passes on the status
     fi
 }
 
+# traced_or_gone PID: strace PID's tracee has exec'd (TRACED is its pid),
+# or PID is gone (TRACED=PID). strace forks short-lived children of its
+# own first (it tests ptrace), and its tracee is strace until its exec.
 traced_or_gone() {
-    pgrep -P "$1" >/dev/null || gone "$1"
+    local pid comm
+    for pid in $(pgrep -P "$1"); do
+        read -r comm 2>/dev/null <"/proc/$pid/comm" || continue
+        if [ "$comm" != strace ]; then TRACED=$pid; return 0; fi
+    done
+    TRACED=$1
+    gone "$1"
 }
 
 # start_server ARGS...: spawn "$LAB/server" ARGS and wait for its readiness

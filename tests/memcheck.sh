@@ -2,7 +2,7 @@
 # tests/memcheck.sh [DIR] - valgrind memcheck on every lab program.
 # MEMCHECK_LABS="NN-topic ..." limits the run to those labs.
 #
-# Runs each lab's server and client (16 programs; in lab 02 the server
+# Runs each lab's server and client (18 programs; in lab 02 the server
 # forks and execs ./client FD, so one run under --trace-children=yes covers
 # both), and lab 09's sniff and synsend, for one short session under
 #   valgrind --leak-check=full --errors-for-leak-kinds=all --track-fds=yes
@@ -27,6 +27,12 @@
 # datagram sent to 127.0.0.1:9, and synsend's SYN to that closed port
 # gets its RST,ACK.
 #
+# Lab 10's server listens on a TCP port and a Unix socket at once: one
+# server on port 0 and a path serves a TCP client, then a Unix one; a
+# second on an abstract name serves a client of that name. Five reports,
+# the server's and client's lines marked (tcp+unix), (tcp), (unix),
+# (abstract).
+#
 # valgrind writes its report to the program's standard error (--log-fd=2),
 # so it holds no descriptor of its own that the program could see; its
 # lines, prefixed ==PID==, are told apart from the narration by that prefix.
@@ -42,7 +48,7 @@ LABS_DIR=${1:-$HERE/../solutions}
 LABS_DIR=$(cd "$LABS_DIR" 2>/dev/null && pwd) || { echo "memcheck: no directory ${1:-}" >&2; exit 2; }
 LIMIT=${MEMCHECK_LIMIT:-60}   # seconds any one wait may last (valgrind is slow)
 WAIT_LIMIT=$LIMIT
-LABS=(01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing 09-raw-packets)
+LABS=(01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing 09-raw-packets 10-two-hosts)
 # MEMCHECK_LABS="09-raw-packets ...": only these labs (default: all).
 [ -n "${MEMCHECK_LABS:-}" ] && read -ra LABS <<<"$MEMCHECK_LABS"
 
@@ -165,13 +171,13 @@ report() {
     fi
     [ -n "$note" ] && problems+=("$note")
     if [ ${#problems[@]} -eq 0 ]; then
-        echo "memcheck $lab/$role: ok"
+        echo "memcheck $lab/$role${VIA:+ ($VIA)}: ok"
         return 0
     fi
     FAILED=1
     local joined
     joined=$(printf '%s; ' "${problems[@]}")
-    echo "memcheck $lab/$role: FAIL: ${joined%; }"
+    echo "memcheck $lab/$role${VIA:+ ($VIA)}: FAIL: ${joined%; }"
     [ -n "$evidence" ] && head -n 60 <<<"$evidence" | sed 's/^/    /'
     if [ -z "$pid" ] || [ -n "$note" ] || [ -z "$evidence" ]; then
         echo "    its standard error ended with:"
@@ -221,6 +227,60 @@ session() {
     finish "$spid"
     report "$lab" server "$T/$lab.server.err" "$STATUS" "" "" "$HUNG"
     report "$lab" client "$T/$lab.client.err" "$cstatus" "$WANT" "$T/$lab.client.out" "$chung"
+}
+
+# session_two: lab 10, whose server offers TCP and a Unix socket at once
+# (-u PATH or -u @NAME): a server on port 0 and a path, a TCP client and a
+# Unix client one after the other, SIGTERM; then a server on port 0 and an
+# abstract name, its client, SIGTERM. VIA says which in each line.
+session_two() {
+    local lab=10-two-hosts dir=$LABS_DIR/10-two-hosts sock=$T/10.sock name=@mc10-$$ spid port
+    local -a cstatus chung
+    VIA="tcp+unix"
+    start "$lab.server" "$dir" /dev/null "${VG[@]}" ./server -u "$sock" 0
+    spid=$PID
+    wait_until up_or_gone "$T/$lab.server.out" "$spid"
+    if ! ready "$T/$lab.server.out"; then
+        kill -TERM "$spid" 2>/dev/null
+        finish "$spid"
+        report "$lab" server "$T/$lab.server.err" "$STATUS" "" "" "no readiness line"
+        echo "memcheck $lab/client: FAIL: not run (the server did not start)"
+        VIA=""
+        return
+    fi
+    # "listening on 127.0.0.1:PORT and PATH"
+    port=$(sed -nE 's/^listening on [^ ]*:([0-9]+) and .*/\1/p' "$T/$lab.server.out")
+    start "$lab.tcp" "$dir" "$T/in" "${VG[@]}" ./client "127.0.0.1:$port"
+    finish "$PID"
+    cstatus[0]=$STATUS chung[0]=$HUNG
+    start "$lab.unix" "$dir" "$T/in" "${VG[@]}" ./client "unix:$sock"
+    finish "$PID"
+    cstatus[1]=$STATUS chung[1]=$HUNG
+    kill -TERM "$spid" 2>/dev/null
+    finish "$spid"
+    report "$lab" server "$T/$lab.server.err" "$STATUS" "" "" "$HUNG"
+    VIA=tcp report "$lab" client "$T/$lab.tcp.err" "${cstatus[0]}" "$WANT" "$T/$lab.tcp.out" "${chung[0]}"
+    VIA=unix report "$lab" client "$T/$lab.unix.err" "${cstatus[1]}" "$WANT" "$T/$lab.unix.out" "${chung[1]}"
+    VIA=abstract
+    start "$lab.aserver" "$dir" /dev/null "${VG[@]}" ./server -u "$name" 0
+    spid=$PID
+    wait_until up_or_gone "$T/$lab.aserver.out" "$spid"
+    if ready "$T/$lab.aserver.out"; then
+        start "$lab.abstract" "$dir" "$T/in" "${VG[@]}" ./client "$name"
+        finish "$PID"
+        cstatus[2]=$STATUS chung[2]=$HUNG
+        kill -TERM "$spid" 2>/dev/null
+        finish "$spid"
+        report "$lab" server "$T/$lab.aserver.err" "$STATUS" "" "" "$HUNG"
+        report "$lab" client "$T/$lab.abstract.err" "${cstatus[2]}" "$WANT" "$T/$lab.abstract.out" "${chung[2]}"
+    else
+        kill -TERM "$spid" 2>/dev/null
+        finish "$spid"
+        report "$lab" server "$T/$lab.aserver.err" "$STATUS" "" "" "no readiness line"
+        echo "memcheck $lab/client (abstract): FAIL: not run (the server did not start)"
+        FAILED=1
+    fi
+    VIA=""
 }
 
 # Lab 02: ./server makes the pair, forks, and the child execs ./client FD
@@ -301,6 +361,7 @@ for lab in "${LABS[@]}"; do
     case $lab in
         02-*) session_pair ;;
         09-*) session_raw ;;
+        10-*) session_two ;;
         *) session "$lab" ;;
     esac
 done
