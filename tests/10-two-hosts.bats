@@ -172,12 +172,20 @@ abstract() {
     alive "$SERVER_PID" || fail "the server on host a is gone: $(tail -n 3 "$T/server.err")"
 }
 
-@test "a Unix socket file on host a is reachable from host b: another network namespace, the same filesystem; ss -x in b does not list it" {
+@test "a Unix socket file on host a is reachable from host b: another network namespace, the same filesystem; ss -x in b does not list it; ss in a shows both listeners owned by the one server" {
     topology
     serve server a -b 10.0.0.1 -u "$T/x.sock"
     note "server on a: $READY"
     is "the readiness line" "$READY" "listening on 10.0.0.1:$PORT and $T/x.sock"
-    note_lines "ss -N a -xlp: " < <("${HW[@]}" ss -N a -xlpH src "$T/x.sock")
+    local tcp unix
+    tcp=$("${HW[@]}" ss -N a -tlpH "sport = :$PORT")
+    unix=$("${HW[@]}" ss -N a -xlpH src "$T/x.sock")
+    note "ss -N a -tlp: $(tr -s ' ' <<<"$tcp")"
+    note "ss -N a -xlp: $(tr -s ' ' <<<"$unix")"
+    [[ $tcp == *'users:(("server",pid='"$SERVER_PID"',fd=3))'* ]] ||
+        fail "ss does not show the TCP listener as the server's (pid $SERVER_PID) fd 3: '$tcp'"
+    [[ $unix == *'users:(("server",pid='"$SERVER_PID"',fd=4))'* ]] ||
+        fail "ss does not show the Unix listener as the server's (pid $SERVER_PID) fd 4: '$unix'"
     rows=$("${HW[@]}" ss -N b -xlH src "$T/x.sock")
     note "ss -N b -xl src $T/x.sock: ${rows:-(no row)}"
     is "host b's listening Unix sockets named $T/x.sock" "$rows" ""
