@@ -69,17 +69,6 @@ sniff_hears() {
     fail "$(<"$mark")"
 }
 
-# end_sniff NAME: wait for sniff (its -n COUNT reached) or, with -t,
-# stop it with SIGTERM first; it exits 0. PACKETS: its packet lines.
-end_sniff() {
-    local name=$1
-    [ "${2:-}" != -t ] || kill -TERM "$SNIFF_PID"
-    wait_exit "$SNIFF_PID" || fail "sniff did not end; it printed: $(cat "$T/$name.out")"
-    is "sniff's exit status" "$STATUS" 0
-    mapfile -t -s 1 PACKETS <"$T/$name.out"
-    note_lines "  sniff: " < <(tail -n +2 "$T/$name.out")
-}
-
 # packet I REGEX WHAT: packet line I (from 0) matches REGEX, after its time.
 packet() {
     [[ ${PACKETS[$1]:-} =~ ^[0-9]+\.[0-9]{6}\ $2 ]] ||

@@ -77,21 +77,13 @@ echoes() {
         { echo "$1 client on $2: exit $status, output '$output', $stderr" >&2; return 1; }
 }
 
-# tracee_of PID: the pid of strace PID's traced child (TRACEE), recorded
-# so that teardown stops it too. Not yet while the child is still strace:
-# strace first forks short-lived children of its own (it tests what
-# ptrace can do, then kills them), and its tracee is strace until exec.
+# tracee_of PID: the pid of strace PID's traced child (TRACEE), once it
+# has exec'd (lib.bash, strace_child), recorded so that teardown stops it
+# too.
 tracee_of() {
-    local pid comm
-    for pid in $(pgrep -P "$1"); do
-        read -r comm 2>/dev/null <"/proc/$pid/comm" || continue
-        if [ "$comm" != strace ]; then
-            TRACEE=$pid
-            echo "$TRACEE" >>"$T/pids"
-            return 0
-        fi
-    done
-    return 1
+    strace_child "$1" || return 1
+    TRACEE=$TRACED
+    echo "$TRACEE" >>"$T/pids"
 }
 
 @test "every lab carries the one text of the shared helpers (tests/canonical.c, .h): narration, closed standard descriptors, the socket file, accept(), timeouts" {
@@ -406,7 +398,7 @@ forge() {
 }
 
 # start_sniff NAME ARGS...: sniff ARGS in the namespace, as NAME, until
-# its readiness line (SNIFF_PID). end_sniff NAME [-t]: wait for its end
+# its readiness line (SNIFF_PID). end_sniff NAME [-t] (lib.bash): wait for its end
 # (with -t, SIGTERM first), exit 0; PACKETS: its packet lines, noted.
 start_sniff() {
     local name=$1
@@ -415,14 +407,6 @@ start_sniff() {
     SNIFF_PID=$PID
     wait_until ready_or_dead "$SNIFF_PID" "$name"
     expect_line "$T/$name.out" '^capturing on lo$' "sniff's readiness line"
-}
-end_sniff() {
-    local name=$1
-    [ "${2:-}" != -t ] || kill -TERM "$SNIFF_PID"
-    wait_exit "$SNIFF_PID" || fail "sniff did not end; it printed: $(cat "$T/$name.out")"
-    is "sniff's exit status" "$STATUS" 0
-    mapfile -t -s 1 PACKETS <"$T/$name.out"
-    note_lines "  sniff: " < <(tail -n +2 "$T/$name.out")
 }
 
 # v4 PROTO L4 [TOTAL [BYTE0 [FRAG]]]: onto PKT, an IPv4 packet from

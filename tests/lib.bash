@@ -230,6 +230,18 @@ need_ipv6() {
         skip "no IPv6 loopback address ::1 on this machine (/proc/net/if_inet6)"
 }
 
+# end_sniff NAME [-t]: wait for lab 09's sniff, spawned as NAME with its
+# pid in SNIFF_PID (its -n COUNT reached) or, with -t, stop it with SIGTERM
+# first; it exits 0. PACKETS: its packet lines.
+end_sniff() {
+    local name=$1
+    [ "${2:-}" != -t ] || kill -TERM "$SNIFF_PID"
+    wait_exit "$SNIFF_PID" || fail "sniff did not end; it printed: $(cat "$T/$name.out")"
+    is "sniff's exit status" "$STATUS" 0
+    mapfile -t -s 1 PACKETS <"$T/$name.out"
+    note_lines "  sniff: " < <(tail -n +2 "$T/$name.out")
+}
+
 # hosts_world NAME: a world for lab 10's `hosts` script: a mount namespace
 # of the test's own with a tmpfs on /run, where `ip netns add` keeps its
 # names (so hosts a and b are this test's alone), held by a sleeping
@@ -498,15 +510,22 @@ spawn() {
     fi
 }
 
-# traced_or_gone PID: strace PID's tracee has exec'd (TRACED is its pid),
-# or PID is gone (TRACED=PID). strace forks short-lived children of its
+# strace_child PID: TRACED, strace PID's traced child once it has exec'd;
+# returns 1 while there is none. strace forks short-lived children of its
 # own first (it tests ptrace), and its tracee is strace until its exec.
-traced_or_gone() {
+strace_child() {
     local pid comm
     for pid in $(pgrep -P "$1"); do
         read -r comm 2>/dev/null <"/proc/$pid/comm" || continue
         if [ "$comm" != strace ]; then TRACED=$pid; return 0; fi
     done
+    return 1
+}
+
+# traced_or_gone PID: strace PID's tracee has exec'd (TRACED is its pid),
+# or PID is gone (TRACED=PID).
+traced_or_gone() {
+    strace_child "$1" && return 0
     TRACED=$1
     gone "$1"
 }

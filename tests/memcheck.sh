@@ -191,6 +191,20 @@ report() {
 ready() { grep -sqE '^(listening|receiving|capturing) on |^ready$' "$1"; }   # (-s: not yet made)
 up_or_gone() { ready "$1" || gone "$2"; }
 
+# server_up LAB SPID NAME: the server SPID, started as NAME, has written
+# its readiness line; else it is stopped and reported (its client, not
+# run, too: VIA says which) and server_up returns 1.
+server_up() {
+    local lab=$1 spid=$2 name=$3
+    wait_until up_or_gone "$T/$name.out" "$spid"
+    ready "$T/$name.out" && return 0
+    kill -TERM "$spid" 2>/dev/null
+    finish "$spid"
+    report "$lab" server "$T/$name.err" "$STATUS" "" "" "no readiness line"
+    echo "memcheck $lab/client${VIA:+ ($VIA)}: FAIL: not run (the server did not start)"
+    return 1
+}
+
 printf 'hello\n\nworld\n' >"$T/in"   # the second line empty: an empty message
 WANT='HELLO\n\nWORLD\n'
 # Lab 08 serves files: a directory holding one, whose bytes are WANT; its
@@ -206,14 +220,7 @@ session() {
         *) start "$lab.server" "$dir" /dev/null "${VG[@]}" ./server 0 ;;
     esac
     spid=$PID
-    wait_until up_or_gone "$T/$lab.server.out" "$spid"
-    if ! ready "$T/$lab.server.out"; then
-        kill -TERM "$spid" 2>/dev/null
-        finish "$spid"
-        report "$lab" server "$T/$lab.server.err" "$STATUS" "" "" "no readiness line"
-        echo "memcheck $lab/client: FAIL: not run (the server did not start)"
-        return
-    fi
+    server_up "$lab" "$spid" "$lab.server" || return
     addr=$(sed -nE 's/^(listening|receiving) on //p' "$T/$lab.server.out" | head -n 1)
     port=${addr##*:}
     case $lab in
@@ -239,15 +246,7 @@ session_two() {
     VIA="tcp+unix"
     start "$lab.server" "$dir" /dev/null "${VG[@]}" ./server -u "$sock" 0
     spid=$PID
-    wait_until up_or_gone "$T/$lab.server.out" "$spid"
-    if ! ready "$T/$lab.server.out"; then
-        kill -TERM "$spid" 2>/dev/null
-        finish "$spid"
-        report "$lab" server "$T/$lab.server.err" "$STATUS" "" "" "no readiness line"
-        echo "memcheck $lab/client: FAIL: not run (the server did not start)"
-        VIA=""
-        return
-    fi
+    server_up "$lab" "$spid" "$lab.server" || { VIA=""; return; }
     # "listening on 127.0.0.1:PORT and PATH"
     port=$(sed -nE 's/^listening on [^ ]*:([0-9]+) and .*/\1/p' "$T/$lab.server.out")
     start "$lab.tcp" "$dir" "$T/in" "${VG[@]}" ./client "127.0.0.1:$port"
@@ -264,8 +263,7 @@ session_two() {
     VIA=abstract
     start "$lab.aserver" "$dir" /dev/null "${VG[@]}" ./server -u "$name" 0
     spid=$PID
-    wait_until up_or_gone "$T/$lab.aserver.out" "$spid"
-    if ready "$T/$lab.aserver.out"; then
+    if server_up "$lab" "$spid" "$lab.aserver"; then
         start "$lab.abstract" "$dir" "$T/in" "${VG[@]}" ./client "$name"
         finish "$PID"
         cstatus[2]=$STATUS chung[2]=$HUNG
@@ -273,12 +271,6 @@ session_two() {
         finish "$spid"
         report "$lab" server "$T/$lab.aserver.err" "$STATUS" "" "" "$HUNG"
         report "$lab" client "$T/$lab.abstract.err" "${cstatus[2]}" "$WANT" "$T/$lab.abstract.out" "${chung[2]}"
-    else
-        kill -TERM "$spid" 2>/dev/null
-        finish "$spid"
-        report "$lab" server "$T/$lab.aserver.err" "$STATUS" "" "" "no readiness line"
-        echo "memcheck $lab/client (abstract): FAIL: not run (the server did not start)"
-        FAILED=1
     fi
     VIA=""
 }
