@@ -316,6 +316,9 @@ before_in_log() {
     expect_line "$T/server.err" "^\[server\] close\(fd $CFD\) = 0  \(the child's end\)\$" "the server's close() of the child's end"
     is "the server's socket descriptors" "${sockets//$'\n'/ }" "$SFD -> $(readlink "/proc/$SERVER_PID/fd/$SFD")"
     kill -KILL "$CLIENT_PID"
+    # Dead before the server is judged: alive a moment longer, the client
+    # could still hold a leaked end, which wait_server_exit calls stuck.
+    wait_gone "$CLIENT_PID"
     wait_server_exit
     note "after kill -KILL $CLIENT_PID, the server says:"
     note_lines "  " < <(grep -A5 -E '^\[server\] read\(\) = 0' "$T/server.err")
@@ -479,6 +482,9 @@ before_in_log() {
     open_session -w -k
     expect_line "$T/server.err" "^\[server\] pidfd_open\($CLIENT_PID\) = fd [0-9]+\$" "the server's pidfd_open()"
     kill -KILL "$CLIENT_PID"
+    # Dead before the server is judged: alive a moment longer, the client
+    # could still hold a leaked end, which wait_server_exit calls stuck.
+    wait_gone "$CLIENT_PID"
     wait_server_exit
     note_lines "  " < <(grep -E '^\[server\] (pidfd|poll|waitpid)|^server: ' "$T/server.err")
     expect_line "$T/server.err" '^\[server\] poll\(\) = 1: pidfd [0-9]+: the child has exited' "the server's poll() on the pidfd"
