@@ -86,7 +86,7 @@ check_one() {
     SOCKETS_MUTANT=$token timeout -k 5 "$bound" make --no-print-directory -C "$1" check LAB="$2" >"$1/check.log" 2>&1
     status=$?
     named=$(sed -nE 's/^check: most likely step ([0-9]+) .*/\1/p' "$1/check.log")
-    leftovers "$token" SOCKETS_MUTANT >/dev/null   # lib.bash: counted, killed
+    leftovers "$token" SOCKETS_MUTANT >"$1/left.log"   # lib.bash: listed, counted, killed
     left=${#LEFTOVERS[@]}
     printf '%s %.1f %s %s\n' "$status" "$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')" "${named:--}" "$left"
 }
@@ -142,6 +142,7 @@ run_lab() {
         if [ "$verdict" != ok ]; then
             echo "    $verdict: exit $status, named step $named, $left left running; make check said:"
             grep -E '^check: |^  not ok ' "$dir/check.log" | head -n 12 | sed 's/^/    /'
+            [ -s "$dir/left.log" ] && sed 's/^/    left running: /' "$dir/left.log" | cut -c1-600
             bad=1
         fi
     done < <(grep -E '^## ' "$table")
