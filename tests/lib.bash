@@ -56,6 +56,20 @@ lab_programs() {
     [ "${#PROGRAMS[@]}" -gt 0 ] || { echo "$1/Makefile: no 'all:' line naming the lab's programs" >&2; return 1; }
 }
 
+# program_sources DIR PROG: SOURCES, the files of PROG's own steps: the .c
+# files its Makefile rule names ("client: client.c measure.c lab.c
+# lab.h"), lab.c left out (the lab's helpers, no step). Lab 11's client
+# has its steps 3-6 in measure.c.
+program_sources() {
+    local text nl=$'\n' f
+    SOURCES=()
+    text=$(<"$1/Makefile") || return 1
+    [[ $nl$text =~ $nl"$2:"([^$nl]*) ]] || return 0
+    for f in ${BASH_REMATCH[1]}; do
+        case $f in lab.c) ;; *.c) SOURCES+=("$f") ;; esac
+    done
+}
+
 # peer_lab NN-topic: PEER, the directory of another lab's programs that a
 # lab's tests run as peers (lab 09 captures what lab 05's, 06's and 07's
 # programs send): the reference binaries tests/ref/NN-topic in a handout

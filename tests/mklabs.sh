@@ -17,8 +17,9 @@
 # so that make check does not blame them and make grade does not count
 # them. (Not under OUT, below; and `tests/mklabs.sh 99 LAB` in labs/ makes
 # every step "handed out solved", which make check never names.) Naming labs after FROM_STEP limits the work to
-# them. Every file but README.md is rewritten; each
-# lab's README.md (the lesson) is written by hand and left alone.
+# them. Every file but README.md and *.svg is rewritten; each lab's
+# README.md (the lesson) and its images (*.svg) are written by hand and
+# left alone.
 #
 # Code between /* EXTRA N: ... */ and /* END EXTRA N */ is a "going
 # further" exercise, solved in solutions/ only: it is left out of every
@@ -36,7 +37,7 @@ if [ $# -gt 0 ]; then only=("${@/#/solutions/}"); only=("${only[@]/%//}"); else 
 for sol in "${only[@]}"; do
     lab=${OUT:-labs}/${sol#solutions/}
     mkdir -p "$lab"
-    find "$lab" -maxdepth 1 -type f ! -name README.md -delete
+    find "$lab" -maxdepth 1 -type f ! -name README.md ! -name '*.svg' -delete
     # The lab's programs, built ones left out: its Makefile's all: line.
     lab_programs "$sol"
     progs=" ${PROGRAMS[*]} "

@@ -16,12 +16,14 @@ cd "$(dirname "$0")/.."
 . tests/lib.bash   # lab_programs, peer_labs, peer_lab
 
 sides() {
-    local f p
+    local f p SOURCES
     lab_programs "$1"
     for p in "${PROGRAMS[@]}"; do
-        f=$1/$p.c
-        [ -f "$f" ] || continue
-        grep -oE '/\* (TODO|EXTRA) [0-9]+:' "$f" | sed -E "s|/\* TODO ([0-9]+):|step \1|; s|/\* EXTRA ([0-9]+):|extra \1|; s|\$| $(basename "$f" .c)|"
+        program_sources "$1" "$p"   # PROG.c and its other files (lab 11: measure.c)
+        for f in "${SOURCES[@]}"; do
+            [ -f "$1/$f" ] || continue
+            grep -oE '/\* (TODO|EXTRA) [0-9]+:' "$1/$f" | sed -E "s|/\* TODO ([0-9]+):|step \1|; s|/\* EXTRA ([0-9]+):|extra \1|; s|\$| $p|"
+        done
     done | sort -u -k1,1 -k2n
 }
 

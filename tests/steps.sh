@@ -32,7 +32,10 @@ check_lab() {
         lab_programs "solutions/$lab"
         gap=
         for p in "${PROGRAMS[@]}"; do
-            grep -q "/\* TODO $n:" "solutions/$lab/$p.c" 2>/dev/null && gap=$p
+            program_sources "solutions/$lab" "$p"   # lib.bash: PROG.c, measure.c...
+            for f in "${SOURCES[@]}"; do
+                grep -q "/\* TODO $n:" "solutions/$lab/$f" 2>/dev/null && gap=$p
+            done
         done
         for p in "${PROGRAMS[@]}"; do
             [ "$p" = "$gap" ] || cp "solutions/$lab/$p" "$out/$lab/$p"
