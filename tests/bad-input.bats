@@ -414,3 +414,49 @@ quoted() {
     hosts down
     is "hosts down, again: exit status" "$status" 1
 }
+
+@test "lab 11: an unknown transport or mode, zero or absurd sizes, counts and buffers, a test the transport cannot run: usage errors, before any socket or child" {
+    local lab=11-cost n long
+    printf -v long '%*s' $((107 - ${#T})) ''
+    long=$T/${long// /x}   # 108 bytes: one more than sun_path holds
+    # The client: TRANSPORT, then numbers digits only and in range (lab.h:
+    # N and WARMUP up to 1000000, SIZE up to 1 MiB, BYTES up to 2^40), and
+    # what the transport cannot run. Socket paths in $T: none may appear.
+    expect 2 "TRANSPORT is needed \\(pipe, socketpair, unix, tcp, tcp-nodelay, udp\\)" "$lab" client
+    expect 2 "unknown TRANSPORT 'bogus' " "$lab" client bogus
+    for n in 0 1000001 " 1" +1 1x ""; do
+        expect 2 "bad N '${n//+/[+]}' \\(digits only, 1 to 1000000\\)" "$lab" client -n "$n" unix "$T/c.sock"
+    done
+    expect 2 "bad SIZE '0' \\(digits only, 1 to 1048576\\)" "$lab" client -s 0 pipe
+    expect 2 "bad SIZE '1048577' \\(digits only, 1 to 1048576\\)" "$lab" client -s 1048577 unix "$T/c.sock"
+    expect 2 "bad SIZE '65508' \\(udp: 1 to 65507" "$lab" client -s 65508 udp
+    expect 2 "bad SIZE '2' \\(nagle: 3 or more" "$lab" client -m nagle -s 2 tcp
+    expect 2 "bad WARMUP '-1' \\(digits only, 0 to 1000000\\)" "$lab" client -w -1 socketpair
+    expect 2 "bad BYTES '0' \\(digits only, 1 to 1099511627776\\)" "$lab" client -m bulk -b 0 pipe
+    expect 2 "bad BYTES '1099511627777' " "$lab" client -m bulk -b 1099511627777 tcp
+    expect 2 "-m conn: unix, tcp and tcp-nodelay only \\(a pipe has no connect\\(\\)\\)" "$lab" client -m conn pipe
+    expect 2 "udp: round trips only" "$lab" client -m bulk udp
+    expect 2 "unknown MODE 'bogus' \\(rtt, nagle, bulk, conn\\)" "$lab" client -m bogus pipe
+    expect 2 "-n needs a value" "$lab" client -n
+    expect 2 "pipe takes no address" "$lab" client pipe EXTRA-ARG
+    expect 2 "too many arguments" "$lab" client unix "$T/c.sock" EXTRA-ARG
+    expect 2 "bad PATH '$long' \\(1 to 107 bytes\\)" "$lab" client unix "$long"
+    expect 2 "bad PATH '' " "$lab" client unix ""
+    expect 2 "bad PORT '65536' \\(digits only, 1 to 65535\\)" "$lab" client tcp 65536
+    expect 2 "bad PORT '0' \\(digits only, 1 to 65535\\)" "$lab" client udp 0   # a client cannot reach port 0
+    # Extra 2's -B (solutions/ only: a skeleton has no -B).
+    expect 2 "bad BUFFER '4096' \\(digits only, 16384 to 268435456\\)|unknown option '-B'" "$lab" client -B 4096 unix "$T/c.sock"
+    # The server: pipe and socketpair only as the client execs them.
+    expect 2 "unknown TRANSPORT 'bogus' " "$lab" server bogus
+    expect 2 "pipe needs its inherited descriptors: the client starts it" "$lab" server pipe
+    expect 2 "fds 200 and 201 are not both open pipes" "$lab" server pipe 200 201
+    expect 2 "fd 200 is no open stream socket" "$lab" server socketpair 200
+    expect 2 "bad PORT '65536' \\(digits only, 0 to 65535\\)" "$lab" server tcp 65536
+    expect 2 "bad SECONDS '-1' \\(digits only, 0 to 86400\\)" "$lab" server -t -1 unix "$T/s.sock"
+    expect 2 "bad SECONDS '86401' " "$lab" server -t 86401 unix "$T/s.sock"
+    expect 2 "unknown option '-x'" "$lab" server -x unix "$T/s.sock"
+    expect 2 "bad PATH '$long' \\(1 to 107 bytes\\)" "$lab" server unix "$long"
+    expect 2 "too many arguments" "$lab" server unix "$T/s.sock" EXTRA-ARG
+    [ -z "$(ls -A "$T" | grep -v -x -e pids -e 'run\.[a-z]*')" ] ||
+        fail "lab 11's programs created files in $T: $(ls -A "$T")"
+}

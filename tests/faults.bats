@@ -17,6 +17,10 @@
 # listens on a TCP port and a Unix path at once: its cases reach it by one
 # or the other (named in each test), so that both code paths meet faults,
 # and its EINTR case interrupts its poll() and accept() on the listeners.
+# Lab 11 measures: its cases check its figures (the responder killed
+# mid-run is in tests/11-cost.bats): its server stopped with a round trip
+# or a bulk transfer in flight, a client killed mid-run (SIGPIPE at the
+# server's echo, a bulk transfer cut short), read() failing with EINTR.
 
 bats_require_minimum_version 1.5.0
 BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
@@ -645,4 +649,139 @@ sniffing() {
     is "synsend's error line" "$ERROR" "synsend: no answer from 10.9.9.2:80 in 2 s"
     is "synsend's standard output, no answer" "$output" ""
     [ "$ms" -lt 3000 ] || fail "synsend waited $ms ms for an answer that never came, not 2 s: each poll() after an EINTR waited 2 s again (a deadline: poll() for what is left of it)"
+}
+
+# Lab 11 measures rather than copies its input: its faults are checked on
+# its figures. up11 TRANSPORT: its server on $T/s (unix) or port 0, spawned
+# as "server" (-t 5: a client silent that long is dropped); ADDR is what
+# the client takes after TRANSPORT. (lab_setup 11-cost first, once a test.)
+up11() {
+    start_server -t 5 "$1" "$([ "$1" = unix ] && echo "$T/s" || echo 0)"
+    ADDR=$T/s
+    [ "$1" = unix ] || ADDR=${READY##*:}
+}
+
+# sane11 FILE: FILE holds one line of figures, and they are sane: rtt's
+# 0 < min <= median <= p99 (in hundredths of a us), bulk's bytes as asked
+# and seconds above 0. Prints it.
+sane11() {
+    local line re med p99 min
+    line=$(<"$1")
+    note "  $line"
+    re='^rtt [a-z-]+ size=[0-9]+ n=[0-9]+ median_us=([0-9]+)\.([0-9]{2}) p99_us=([0-9]+)\.([0-9]{2}) min_us=([0-9]+)\.([0-9]{2})$'
+    if [[ $line =~ $re ]]; then
+        med=$((10#${BASH_REMATCH[1]}${BASH_REMATCH[2]})) p99=$((10#${BASH_REMATCH[3]}${BASH_REMATCH[4]}))
+        min=$((10#${BASH_REMATCH[5]}${BASH_REMATCH[6]}))
+        ((min > 0 && min <= med && med <= p99)) || fail "figures out of order (0 < min <= median <= p99): $line"
+        return
+    fi
+    re='^bulk [a-z-]+ bytes=([0-9]+) write=65536 seconds=([0-9]+\.[0-9]{6}) gib_s=[0-9]+\.[0-9]{3}$'
+    [[ $line =~ $re ]] || fail "expected one line of rtt or bulk figures in $1, saw: $line"
+    [ "${BASH_REMATCH[2]}" != 0.000000 ] || fail "a bulk transfer in 0 seconds: $line"
+}
+
+@test "11 cost: the server stopped (SIGSTOP) with a round trip (unix) or a bulk transfer (tcp) in flight, and continued: the client waits, then ends with exit 0 and sane figures" {
+    local tr args
+    lab_setup 11-cost
+    for tr in unix tcp; do
+        args=(-n 300)
+        if [ "$tr" = tcp ]; then args=(-m bulk -b 33554432 -w 0); fi   # 32 MiB: more than the buffers hold
+        up11 "$tr"
+        kill -STOP "$SERVER_PID"
+        wait_until stopped "$SERVER_PID"
+        spawn "c-$tr" "$LAB/client" "${args[@]}" "$tr" "$ADDR"
+        CLIENT_PID=$PID
+        # The client connects (the listen queue takes it), sends its header
+        # and its first request or what the buffers hold, then waits.
+        waiting() { has_line "$T/c-$tr.err" '^\[client\] write\(\) = 64 bytes: the header' && read_state "$CLIENT_PID" && [ "$STATE" = S ]; }
+        wait_until waiting || fail "$tr: the client did not come to wait on the stopped server: $(tail -n 3 "$T/c-$tr.err")"
+        [ ! -s "$T/c-$tr.out" ] || fail "$tr: the client printed figures with its server stopped: $(<"$T/c-$tr.out")"
+        note "$tr ${args[*]}: the server stopped, the client waits (state $STATE): $(tail -n 1 "$T/c-$tr.err")"
+        kill -CONT "$SERVER_PID"
+        wait_exit "$CLIENT_PID"
+        is "$tr: the client's exit status, once the server went on" "$STATUS" 0
+        sane11 "$T/c-$tr.out"
+        kill -TERM "$SERVER_PID"
+        wait_exit "$SERVER_PID"
+        is "$tr: the server's exit status on SIGTERM" "$STATUS" 0
+        rm -f "$T"/server.*; : >"$T/pids"
+    done
+}
+
+@test "11 cost: a client killed mid-run (unix round trips: SIGPIPE at the server's echo; tcp bulk: the stream ends early): the server says so, is not killed, serves the next" {
+    local tr args said
+    lab_setup 11-cost
+    for tr in unix tcp; do
+        args=(-n 300)
+        said='rtt: round 1 of 330: Broken pipe: client dropped'
+        if [ "$tr" = tcp ]; then
+            args=(-m bulk -b 33554432 -w 0)
+            said='bulk: the stream ended early: client dropped'
+        fi
+        up11 "$tr"
+        # Held still: the server stopped, the client waiting with its
+        # request (or part of its transfer) unread; killed; the server
+        # continued reads what is left, then finds the client gone.
+        kill -STOP "$SERVER_PID"
+        wait_until stopped "$SERVER_PID"
+        spawn "c-$tr" "$LAB/client" "${args[@]}" "$tr" "$ADDR"
+        CLIENT_PID=$PID
+        waiting() { has_line "$T/c-$tr.err" '^\[client\] write\(\) = 64 bytes: the header' && read_state "$CLIENT_PID" && [ "$STATE" = S ]; }
+        wait_until waiting || fail "$tr: the client did not come to wait on the stopped server: $(tail -n 3 "$T/c-$tr.err")"
+        kill -KILL "$CLIENT_PID"
+        wait_gone "$CLIENT_PID"
+        kill -CONT "$SERVER_PID"
+        wait_until said_or_gone "$SERVER_PID" "$T/server.err" 'client dropped' ||
+            fail "$tr: the server did not narrate the lost client: $(tail -n 3 "$T/server.err")"
+        alive "$SERVER_PID" || fail "$tr: the server died with its client (SIGPIPE?): $(tail -n 3 "$T/server.err")"
+        last_match "$T/server.err" 'client dropped'
+        note "$tr ${args[*]}: client killed; the server: $LINE"
+        is "$tr: the server's narration of the lost client" "$LINE" "[server] $said"
+        run_split "$LAB/client" -n 20 "$tr" "$ADDR"
+        is "$tr: the next client's exit status (stderr: ${stderr_lines[-1]:-})" "$status" 0
+        printf '%s\n' "$output" >"$T/next.out"
+        sane11 "$T/next.out"
+        kill -TERM "$SERVER_PID"
+        wait_exit "$SERVER_PID"
+        is "$tr: the server's exit status on SIGTERM" "$STATUS" 0
+        rm -f "$T"/server.*; : >"$T/pids"
+    done
+}
+
+@test "11 cost: read() failing with EINTR in client and server (strace -e inject), accept() and recvfrom() too: pipe, unix round trips, tcp bulk and udp end with exit 0 and sane figures" {
+    command -v strace >/dev/null || skip "needs strace"
+    export ASAN_OPTIONS=detect_leaks=0   # (LeakSanitizer cannot run under ptrace)
+    # Every other call from the 10th (the first reads are the loader's).
+    local tr args server client A
+    lab_setup 11-cost
+    local copts="-e trace=read -e inject=read:error=EINTR:when=10+2"
+    local sopts="-e trace=read,accept,accept4,recvfrom -e inject=read:error=EINTR:when=10+2 -e inject=accept,accept4,recvfrom:error=EINTR:when=1+2"
+    for tr in pipe unix tcp udp; do
+        args=(-n 200)
+        if [ "$tr" = tcp ]; then args=(-m bulk -b 4194304 -w 4); fi
+        A=()
+        if [ "$tr" != pipe ]; then
+            TRACE_DIR=$T STRACE_OPTS=$sopts up11 "$tr"
+            A=("$ADDR")
+        fi
+        # (pipe: -f, the server is the client's child; its reads fail too)
+        status=0
+        timeout -k 2 20 strace -f -qq -o "$T/client.trace" $copts "$LAB/client" "${args[@]}" "$tr" "${A[@]}" \
+            >"$T/c-$tr.out" 2>"$T/c-$tr.err" 3>&- || status=$?
+        is "$tr ${args[*]}: the client's exit status, EINTR injected (stderr: $(tail -n 1 "$T/c-$tr.err"))" "$status" 0
+        client=$(count INJECTED "$T/client.trace")
+        if [ "$tr" != pipe ]; then
+            kill -TERM "$SERVER_PID"
+            wait_exit "$SERVER_PID"
+            server=$(count INJECTED "$T/server.trace")
+            note "$tr ${args[*]}: EINTR $client times in the client, $server in the server; exit 0"
+            [ "$server" -ge 1 ] || fail "$tr: no EINTR was injected in the server: $(head -n 3 "$T/server.trace")"
+            rm -f "$T"/server.*; : >"$T/pids"
+        else
+            note "$tr ${args[*]}: EINTR $client times in the client and its child, the server; exit 0"
+        fi
+        # (bulk: the client reads once a transfer, its answer; the server's drain() is what reads)
+        [ "$client" -ge 1 ] || [ "$tr" = tcp ] || fail "$tr: no EINTR was injected in the client: $(head -n 3 "$T/client.trace")"
+        sane11 "$T/c-$tr.out"
+    done
 }

@@ -12,7 +12,10 @@
 # never sends (the Unix listener's next client waits -t seconds, no
 # longer) or resets mid-echo, and on its Unix path the rules of lab 01
 # (a file, a live server, a stale file, a path taken over, an abstract
-# name in use). Each
+# name in use); lab 11's responder against headers its peer chose (sizes
+# and counts absurd, negative, not numbers, cut short, then silence, then a
+# reset, a thousand of them), its udp replies among other senders', and
+# its measurer and responder with 0, 1 and 2 closed. Each
 # test holds the race still with the kernel's or strace's own means
 # (SIGSTOP at a chosen call, a stopped server whose queue fills), never
 # with a sleep. The rules: README.md, "Conventions", "Safe to copy"; also
@@ -669,4 +672,180 @@ on10() {
     wait_exit "$PID"
     is "the Unix client's exit status" "$STATUS" 0
     is "the Unix client's echo" "$(<"$T/u10.out")" TURN
+}
+
+# Lab 11's responder reads a header of 64 bytes that its peer chose:
+# "MODE SIZE COUNT NODELAY [BUFFER]", padded with spaces, ending in a
+# newline. on11 TRANSPORT: its server on port 0 (-t 1: a client silent for
+# 1 s is dropped), as "s11"; PORT11 is its port.
+on11() {
+    spawn s11 "$TOP/11-cost/server" -t 1 "$1" 0
+    SERVER_PID=$PID
+    wait_until ready_or_dead "$PID" s11
+    read -r READY <"$T/s11.out" || fail "the lab 11 server did not start: $(cat "$T/s11.err")"
+    PORT11=${READY##*:}
+}
+
+# measured11 ARGS...: lab 11's client runs ARGS against the server
+# (TRANSPORT and port last) and prints its figures: exit 0, one line.
+measured11() {
+    run_split timeout 10 "$TOP/11-cost/client" "$@"
+    [ "$status" -eq 0 ] && [[ $output == "rtt "* ]] ||
+        fail "the next client, $*: exit $status, output '$output', ${stderr_lines[-1]:-}"
+}
+
+# dropped11 N: the server has narrated N clients dropped.
+dropped11() { [ "$(count 'client dropped' "$T/s11.err")" -ge "$1" ]; }
+
+@test "11 cost: headers a peer chose (sizes of 2^40, counts of 2^62, bulk beyond 2^40 bytes, negative, no number, no newline, no mode), refused at once; a bulk of 2^40 bytes or half a header, then silence: dropped after -t; a reset mid-bulk; 1000 half headers: the server serves the next each time, in bounded memory" {
+    local h n=0 t0 ms hwm
+    on11 tcp
+    # Refused when read: the client is dropped, nothing allocated for it.
+    for h in "rtt 1099511627776 10 0" "rtt 1 4611686018427387904 0" "bulk 1 4611686018427387904 0" \
+        "bulk 1 1099511627777 0" "bulk 1 99999999999999999999 0" \
+        "rtt -1 10 0" "bulk 1 -1 0" "rtt x 10 0" "rtt 0 10 0" "rtt 1 10" "ping 1 10 0" "rtt 1 10 0x"; do
+        exec 7<>"/dev/tcp/127.0.0.1/$PORT11"
+        printf '%-63s\n' "$h" >&7
+        n=$((n + 1))
+        wait_until dropped11 "$n" || fail "'$h': the server did not drop the client: $(tail -n 2 "$T/s11.err")"
+        exec 7>&-
+        last_match "$T/s11.err" 'client dropped'
+        note "'$h': $LINE"
+        is "'$h': the server's narration" "$LINE" "[server] read() = 64: no test header: client dropped"
+    done
+    # 64 bytes with no newline at the end: no header of this lab either.
+    exec 7<>"/dev/tcp/127.0.0.1/$PORT11"
+    printf '%-64s' "rtt 1 10 0" >&7
+    n=$((n + 1))
+    wait_until dropped11 "$n" || fail "no newline: the server did not drop the client: $(tail -n 2 "$T/s11.err")"
+    exec 7>&-
+    last_match "$T/s11.err" 'client dropped'
+    note "64 bytes without the newline: $LINE"
+    alive "$SERVER_PID" || fail "the server died: $(tail -n 2 "$T/s11.err")"
+    measured11 -n 5 tcp "$PORT11"
+    # The largest the header may ask (1 MiB messages, 2,000,000 rounds),
+    # then the connection closed: 1 MiB at most, and the end seen.
+    exec 7<>"/dev/tcp/127.0.0.1/$PORT11"
+    printf '%-63s\n' "rtt 1048576 2000000 0" >&7
+    exec 7>&-
+    n=$((n + 1))
+    wait_until dropped11 "$n"
+    last_match "$T/s11.err" 'client dropped'
+    note "the largest messages, then the end: $LINE"
+    # The largest bulk transfer (2^40 bytes, as the client's -b) announced,
+    # then silence; then half a header and silence: each holds the server
+    # -t (1 s), no longer; the client queued behind them is served after.
+    exec 7<>"/dev/tcp/127.0.0.1/$PORT11"
+    printf '%-63s\n' "bulk 1 1099511627776 0" >&7
+    exec 8<>"/dev/tcp/127.0.0.1/$PORT11"
+    printf '%-32s' "rtt 1 10" >&8
+    t0=${EPOCHREALTIME/[.,]/}
+    measured11 -n 5 tcp "$PORT11"
+    ms=$(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 ))
+    exec 7>&- 8>&-
+    note "a bulk of 2^40 bytes announced, then silence: $(grep -m 1 'bulk: .*client dropped' "$T/s11.err")"
+    note "half a header, then silence: $(grep -m 1 'read() = -1: .*no test header' "$T/s11.err")"
+    note "the client queued behind them served $ms ms after it started (-t 1, twice)"
+    has_line "$T/s11.err" '^\[server\] bulk: Resource temporarily unavailable: client dropped$' ||
+        fail "the silent bulk client was not dropped on -t: $(grep 'bulk' "$T/s11.err")"
+    has_line "$T/s11.err" '^\[server\] read\(\) = -1: Resource temporarily unavailable: no test header: client dropped$' ||
+        fail "the half header was not dropped on -t: $(tail -n 5 "$T/s11.err")"
+    n=$(count 'client dropped' "$T/s11.err")
+    # A bulk transfer reset in its middle: a conn test's answer left unread
+    # makes the close a reset (tcp(7)); the server's read() meets it.
+    exec 7<>"/dev/tcp/127.0.0.1/$PORT11"
+    printf '%-63s\n' "conn 1 1 0" "bulk 1 1000000 0" >&7
+    printf '%2000s' '' >&7
+    wait_until has_line "$T/s11.err" '^\[server\] read\(\) = 64 bytes: bulk .*1000000' ||
+        fail "the server did not narrate the bulk header: $(tail -n 3 "$T/s11.err")"
+    exec 7>&-
+    n=$((n + 1))
+    wait_until dropped11 "$n"
+    last_match "$T/s11.err" 'client dropped'
+    note "a reset in the middle of a bulk transfer: $LINE"
+    is "the server's narration of the reset" "$LINE" "[server] bulk: Connection reset by peer: client dropped"
+    # 1000 connections, each half a header then closed (a child bash: no
+    # bats trace on each): each refused at once. In tens, each ten once
+    # the server has dropped the ten before: faster, they would overflow
+    # its accept queue (listen(16)), and the kernel would drop SYNs, sent
+    # again 1 s later (what such a flood costs the next client: the
+    # queue's bound, not the server's).
+    timeout 20 bash -c 'for ((i = 1; i <= 1000; i++)); do
+        exec 7<>"/dev/tcp/127.0.0.1/$1" && printf "%-32s" "rtt 1 10" >&7; exec 7>&-
+        if ((i % 10 == 0)); then until [ "$(grep -c "client dropped" "$2")" -ge $(($3 + i)) ]; do :; done; fi
+        done' flood "$PORT11" "$T/s11.err" "$n" 3>&- ||
+        fail "the 1000 connections did not go through: exit $?"
+    n=$((n + 1000))
+    wait_until dropped11 "$n" || fail "1000 half headers: $(count 'client dropped' "$T/s11.err") clients dropped in all, not $n"
+    last_match "$T/s11.err" 'client dropped'
+    note "1000 half headers, each: $LINE"
+    measured11 -n 5 tcp "$PORT11"
+    # Its peak of address space (VmPeak: what it ever mapped, touched or
+    # not): the 1 MiB the largest messages take, and no more.
+    hwm=$(sed -nE 's/^VmPeak:[[:space:]]+([0-9]+) kB/\1/p' "/proc/$SERVER_PID/status")
+    note "the server's peak address space: $hwm kB"
+    [ "$hwm" -lt 65536 ] || fail "the server's peak address space is $hwm kB: a header made it allocate what its peer asked"
+}
+
+@test "11 cost: udp: each datagram's reply goes back to its sender only, whatever other ports send meanwhile; the measurer, among them, gets its own bytes" {
+    local a b
+    on11 udp
+    exec 7<>"/dev/udp/127.0.0.1/$PORT11" 8<>"/dev/udp/127.0.0.1/$PORT11"
+    # a1 from port A, b1 from port B, a2 from A: served in that order, so
+    # b1's reply sent to A as well would reach A before a2's.
+    printf 'a1' >&7
+    printf 'b1' >&8
+    printf 'a2' >&7
+    a=$(timeout 5 dd bs=100 count=1 status=none <&7)$(timeout 5 dd bs=100 count=1 status=none <&7)
+    b=$(timeout 5 dd bs=100 count=1 status=none <&8)
+    note "port A sent a1, a2 and got back '$a'; port B sent b1 and got back '$b'"
+    is "the replies port A got" "$a" "a1a2"
+    is "the reply port B got" "$b" "b1"
+    # The measurer, while port A keeps sending: every reply it reads is
+    # its own request's bytes (it checks each), from the server's port.
+    spawn c11 "$TOP/11-cost/client" -n 300 udp "$PORT11"
+    CLIENT_PID=$PID
+    while alive "$CLIENT_PID"; do printf 'noise' >&7; timeout 5 dd bs=100 count=1 status=none <&7 >/dev/null; done
+    wait_exit "$CLIENT_PID"
+    is "the measurer's exit status among another port's datagrams (stderr: $(tail -n 1 "$T/c11.err"))" "$STATUS" 0
+    note "$(<"$T/c11.out")"
+    note_lines "  " < <(grep 'a new client' "$T/s11.err")
+    exec 7>&- 8>&-
+}
+
+@test "11 cost: client and server started with descriptors 0, 1 and 2 closed get no pipe or socket below 3 (pipe, socketpair: the responder the client forks too; unix, tcp)" {
+    local tr fds fd line args
+    on11 tcp
+    for tr in pipe socketpair unix tcp; do
+        case $tr in
+        unix) spawn su11 "$TOP/11-cost/server" unix "$T/s11"
+            wait_until ready_or_dead "$PID" su11
+            args=(unix "$T/s11") ;;
+        tcp) args=(tcp "$PORT11") ;;
+        *) args=("$tr") ;;
+        esac
+        (cd "$TOP/11-cost" && timeout 10 strace -f -qq -o "$T/$tr.trace" \
+            -e trace=socket,socketpair,pipe,pipe2,accept,accept4 ./client -n 5 "${args[@]}" <&- >&- 2>&-) || true
+        fds=
+        while IFS= read -r line; do
+            if [[ $line =~ (socketpair|pipe2?)\(.*\[([0-9]+),\ ([0-9]+)\] ]]; then
+                fds+="${BASH_REMATCH[2]} ${BASH_REMATCH[3]} "
+            elif [[ $line =~ (socket|accept4?)\(.*\)\ +=\ ([0-9]+) ]]; then
+                fds+="${BASH_REMATCH[2]} "
+            fi
+        done <"$T/$tr.trace"
+        note "$tr client, 0-2 closed: pipe or socket descriptors ${fds:-none}"
+        [ -n "$fds" ] || fail "$tr client, 0-2 closed: no descriptor in its trace: $(tail -n 3 "$T/$tr.trace")"
+        for fd in $fds; do
+            [ "$fd" -ge 3 ] || fail "$tr client, 0-2 closed, got descriptor $fd: $(grep -E "= $fd|\\[$fd," "$T/$tr.trace")"
+        done
+    done
+    # The server: under strace, in a process group of its own (teardown).
+    setsid strace -f -qq -o "$T/server.trace" -e trace=socket "$TOP/11-cost/server" tcp 0 <&- >&- 2>&- 3>&- &
+    echo "$!" >>"$T/pids"
+    wait_until tracee_of "$!"
+    wait_until has_line "$T/server.trace" 'socket\(.*= [0-9]+'
+    last_match "$T/server.trace" 'socket\(.*= ([0-9]+)'
+    note "tcp server, 0-2 closed: $LINE"
+    [ "$MATCH" -ge 3 ] || fail "the server, 0-2 closed, got socket fd $MATCH: $LINE"
 }
