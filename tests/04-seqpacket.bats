@@ -238,6 +238,9 @@ session_over() {
 @test "[step 5] connect() and accept(): during a session ss -x shows the ESTAB pair, both u_seq" {
     start_server "$SOCK"
     open_session
+    # The server's accept() may be narrated before the client, back from
+    # connect(), has written its line: wait for it.
+    wait_until said_or_gone "$CLIENT_PID" "$T/client.err" 'connect\(.*\) = 0$'
     last_match "$T/client.err" 'connect'
     note "$LINE  /  $(grep -E 'accept' "$T/server.err")"
     expect_line "$T/client.err" "^\\[client\\] connect\\(\"$SOCK\"\\) = 0\$" "the client's narration of connect()"
