@@ -119,11 +119,13 @@ run_lab() {
         # The block: the lines after this header, up to the next one.
         awk -v k="$i" '/^## / { b++; next } b == k && /^[-+] /' "$table" >"$dir/block"
         if ! apply "$lab" "$n" "$file" "$dir" <"$dir/block"; then
+            [ -n "${TAP:-}" ] && echo "not ok - mutant $lab/$n: $what (DOES NOT APPLY)"
             bad=1
             continue
         fi
         if ! make -s -C "$dir/labs/$lab" >"$dir/build.log" 2>&1; then
             printf '%-16s %-4s %-52.52s %s\n' "$lab" "$n" "$what" "DOES NOT BUILD (a mutant must compile under -Werror)"
+            [ -n "${TAP:-}" ] && echo "not ok - mutant $lab/$n: $what (DOES NOT BUILD)"
             sed 's/^/    /' "$dir/build.log" | head -n 5
             bad=1
             continue
