@@ -64,13 +64,6 @@ up() {
     case $tr in unix) ADDR=$T/s ;; *) ADDR=${READY##*:} ;; esac
 }
 
-# addr TRANSPORT: the client's address argument for TRANSPORT, into A
-# (an array: pipe and socketpair take none; tcp-nodelay and tcp share the
-# tcp server's port).
-addr() {
-    case $1 in pipe | socketpair) A=() ;; *) A=("$ADDR") ;; esac
-}
-
 # run_client NAME ARGS...: the client on this test's CPU, to its end, at
 # most WAIT_LIMIT s (status 124 then); stdout in $T/NAME.out, stderr in
 # $T/NAME.err. Sets STATUS, OUT, LAST (stderr's last line).
@@ -133,6 +126,19 @@ traced_client() {
     LAST=$(tail -n 1 "$T/$name.err")
 }
 
+# read_traced NAME [STRACE_ARG...]: the server on the path $T/NAME under
+# strace -e trace=read and STRACE_ARGs (an injection), its reads in
+# $T/NAME.trace; spawned as NAME, and ready.
+read_traced() {
+    local name=$1
+    shift
+    # (LeakSanitizer cannot run under ptrace: off here, for make SANITIZE=1)
+    spawn "$name" env ASAN_OPTIONS=detect_leaks=0 strace -qq -o "$T/$name.trace" -e trace=read "$@" \
+        "$LAB/server" -t 2 unix "$T/$name"
+    wait_until ready_or_dead "$PID" "$name"
+    [ -s "$T/$name.out" ] || fail "the server under strace did not start: $(tail -n 3 "$T/$name.err")"
+}
+
 @test "[step 1] the server's socket: strace shows socket() of each transport's family and type, SO_REUSEADDR for TCP, bind(); the readiness line names the address" {
     local tr want line
     for tr in unix tcp udp; do
@@ -166,8 +172,7 @@ traced_client() {
     local tr reads
     for tr in unix tcp; do
         up "$tr"
-        addr "$tr"
-        client_ok "c-$tr" -n 4 -w 1 -s 1000000 "$tr" "${A[@]}"
+        client_ok "c-$tr" -n 4 -w 1 -s 1000000 "$tr" "$ADDR"
         rtt_figures "$OUT" rtt "$tr" 1000000 4
         note "$tr: $OUT"
         wait_until has_line "$SERVER_ERR" 'rtt: [0-9]+ messages echoed, size=1000000$' ||
@@ -215,19 +220,13 @@ traced_client() {
     # The server under strace, its 3rd read() on the client's connection
     # (the header, round 1, round 2) held 50 ms: the two samples differ by
     # 50 ms, so a median taken as either middle sample, not their mean,
-    # shows. The reads before it are counted on a first run: none in a
-    # plain build, a few dozen in one with make SANITIZE=1 (its runtime
-    # reads at start).
-    # (LeakSanitizer cannot run under ptrace: off here, for make SANITIZE=1)
+    # shows. The reads before it are counted on a first run: one in a
+    # plain build (the dynamic loader's), a few dozen with make SANITIZE=1
+    # (its runtime reads at start).
     local k
-    spawn s0 env ASAN_OPTIONS=detect_leaks=0 strace -qq -o "$T/s0.trace" -e trace=read "$LAB/server" -t 2 unix "$T/s0"
-    wait_until ready_or_dead "$PID" s0
-    [ -s "$T/s0.out" ] || fail "the server under strace did not start: $(tail -n 3 "$T/s0.err")"
+    read_traced s0 || return 1
     k=$(count '^read\(' "$T/s0.trace")
-    spawn s2 env ASAN_OPTIONS=detect_leaks=0 strace -qq -o "$T/s2.trace" -e trace=read \
-        -e inject=read:delay_exit=50000:when=$((k + 3)) "$LAB/server" -t 2 unix "$T/s2"
-    wait_until ready_or_dead "$PID" s2
-    [ -s "$T/s2.out" ] || fail "the server under strace did not start: $(tail -n 3 "$T/s2.err")"
+    read_traced s2 -e inject=read:delay_exit=50000:when=$((k + 3)) || return 1
     note "the server's reads before its first client: $k"
     client_ok c2 -n 2 -w 0 unix "$T/s2"
     rtt_figures "$OUT" rtt unix 1 2
@@ -249,14 +248,9 @@ traced_client() {
 }
 
 @test "[step 4] p99 is the nearest rank: one round trip in 100 held 100 ms (strace delays the server's read) is above p99; in 99, it is p99" {
-    local n sp p99=()
+    local n p99=()
     for n in 99 100; do
-        # (LeakSanitizer cannot run under ptrace: off here, for make SANITIZE=1)
-        spawn "s$n" env ASAN_OPTIONS=detect_leaks=0 strace -qq -o "$T/s$n.trace" -e trace=read \
-            -e inject=read:delay_exit=100000:when=50 "$LAB/server" -t 2 unix "$T/s$n"
-        sp=$PID
-        wait_until ready_or_dead "$sp" "s$n"
-        [ -s "$T/s$n.out" ] || fail "the server under strace did not start: $(tail -n 3 "$T/s$n.err")"
+        read_traced "s$n" -e inject=read:delay_exit=100000:when=50 || return 1
         client_ok "c$n" -n "$n" -w 0 unix "$T/s$n"
         rtt_figures "$OUT" rtt unix 1 "$n"
         note "one read() of 50 held 100 ms: $OUT"
@@ -498,7 +492,7 @@ side_by_side() {
 
 @test "bench and chart: 2 rounds of pipe and unix side by side; each cell the median [min-max] of the raw figures it wrote; unix's ratios 1.00, the pipe's round trip below unix's; the chart one bar a figure and transport" {
     need_pin
-    local line cells raw lo hi want med
+    local line cells want med
     STATUS=0
     timeout -k 2 "$WAIT_LIMIT" "$LAB/bench" -r 2 -n 100 -o "$T/run.tsv" pipe unix >"$T/bench.out" 2>"$T/bench.err" 3>&- || STATUS=$?
     note_lines "bench: " <"$T/bench.out"

@@ -680,6 +680,12 @@ sane11() {
     [ "${BASH_REMATCH[2]}" != 0.000000 ] || fail "a bulk transfer in 0 seconds: $line"
 }
 
+# waiting11 ERR: the client (CLIENT_PID, its narration in ERR) has sent
+# its header and sleeps, waiting on its server.
+waiting11() {
+    has_line "$1" '^\[client\] write\(\) = 64 bytes: the header' && read_state "$CLIENT_PID" && [ "$STATE" = S ]
+}
+
 @test "11 cost: the server stopped (SIGSTOP) with a round trip (unix) or a bulk transfer (tcp) in flight, and continued: the client waits, then ends with exit 0 and sane figures" {
     local tr args
     lab_setup 11-cost
@@ -693,8 +699,7 @@ sane11() {
         CLIENT_PID=$PID
         # The client connects (the listen queue takes it), sends its header
         # and its first request or what the buffers hold, then waits.
-        waiting() { has_line "$T/c-$tr.err" '^\[client\] write\(\) = 64 bytes: the header' && read_state "$CLIENT_PID" && [ "$STATE" = S ]; }
-        wait_until waiting || fail "$tr: the client did not come to wait on the stopped server: $(tail -n 3 "$T/c-$tr.err")"
+        wait_until waiting11 "$T/c-$tr.err" || fail "$tr: the client did not come to wait on the stopped server: $(tail -n 3 "$T/c-$tr.err")"
         [ ! -s "$T/c-$tr.out" ] || fail "$tr: the client printed figures with its server stopped: $(<"$T/c-$tr.out")"
         note "$tr ${args[*]}: the server stopped, the client waits (state $STATE): $(tail -n 1 "$T/c-$tr.err")"
         kill -CONT "$SERVER_PID"
@@ -726,8 +731,7 @@ sane11() {
         wait_until stopped "$SERVER_PID"
         spawn "c-$tr" "$LAB/client" "${args[@]}" "$tr" "$ADDR"
         CLIENT_PID=$PID
-        waiting() { has_line "$T/c-$tr.err" '^\[client\] write\(\) = 64 bytes: the header' && read_state "$CLIENT_PID" && [ "$STATE" = S ]; }
-        wait_until waiting || fail "$tr: the client did not come to wait on the stopped server: $(tail -n 3 "$T/c-$tr.err")"
+        wait_until waiting11 "$T/c-$tr.err" || fail "$tr: the client did not come to wait on the stopped server: $(tail -n 3 "$T/c-$tr.err")"
         kill -KILL "$CLIENT_PID"
         wait_gone "$CLIENT_PID"
         kill -CONT "$SERVER_PID"
