@@ -80,6 +80,13 @@ received() {
     [ "$(count '^\[server\] recvmsg\(\)' "$T/server.err")" -ge "$1" ] || gone "$SERVER_PID"
 }
 
+# replied N: the server has narrated N replies (sent, or refused by -l),
+# or is gone. The client can have its last reply, and end, before the
+# server narrates that sendto(): wait for the line before judging it.
+replied() {
+    [ "$(count '^\[server\] (sendto\(|rate limit: )' "$T/server.err")" -ge "$1" ] || gone "$SERVER_PID"
+}
+
 # copies_sent N: the client has narrated N sendto() calls, or is gone.
 copies_sent() {
     [ "$(count '^\[client\] sendto' "$T/client.err")" -ge "$1" ] || gone "$CLIENT_PID"
@@ -245,6 +252,7 @@ loop_or_refusal() {
     [ -n "$PORT" ] || fail "the server exited before its readiness line; it said: $(tail -n 3 "$T/server.err")"
     talk 'a\nbb bb\nccc ccc ccc\n' 127.0.0.1 "$PORT"
     client_port
+    wait_until replied 3 || true    # what came is judged below
     stop_traced
     note_lines "  " < <(grep -E 'sendto' "$T/server.err")
     want=$(printf "[server] sendto(127.0.0.1:$CPORT) = %s bytes\n" 1 5 11)
@@ -269,6 +277,7 @@ loop_or_refusal() {
 @test "[step 4] a truncated datagram is answered with the bytes received, len, not n: server -s 4 answers 'truncated' with TRUN" {
     serve -s 4
     talk 'truncated\n' 127.0.0.1 "$PORT"
+    wait_until replied 1 || true    # what came is judged below
     note_lines "  " < <(grep -E 'recvmsg|sendto' "$T/server.err")
     expect_line "$T/server.err" '^\[server\] sendto\(127\.0\.0\.1:[0-9]+\) = 4 bytes$' "the server's reply: the 4 bytes its buffer holds"
     is "the reply the client printed" "$(<"$T/out")" TRUN
@@ -279,6 +288,7 @@ loop_or_refusal() {
     serve -b ::1
     talk 'six\n' ::1 "$PORT"
     client_port
+    wait_until replied 1 || true    # what came is judged below
     note_lines "  " < <(grep -E 'recvmsg|sendto' "$T/server.err")
     expect_line "$T/server.err" "^\[server\] sendto\(\[::1\]:$CPORT\) = 3 bytes$" "the server's reply to [::1]:$CPORT"
     is "the reply the client printed" "$(<"$T/out")" SIX
@@ -665,7 +675,7 @@ loop_or_refusal() {
     seq 20 >"$T/burst"
     timeout "$WAIT_LIMIT" "$LAB/client" -n 127.0.0.1 "$PORT" <"$T/burst" 2>"$T/client.err" || true
     kill -CONT "$SERVER_PID"
-    wait_until received 20 || true    # what came is judged below
+    wait_until replied 20 || true    # what came is judged below
     answered=$(count '^\[server\] sendto\(127\.0\.0\.1:[0-9]+\) = [0-9]+ bytes$' "$T/server.err")
     limited=$(count '^\[server\] rate limit: 127\.0\.0\.1:[0-9]+ is over 5 replies a second, not answered$' "$T/server.err")
     note "20 datagrams from 127.0.0.1 at once: $answered answered, $limited refused"
