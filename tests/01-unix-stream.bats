@@ -369,6 +369,8 @@ queued_on() {
     traced client socket,connect "$LAB/client" "$SOCK"
     CLIENT_PID=$PID
     wait_until said_or_gone "$CLIENT_PID" "$T/server.err" 'accept\(\) = fd'
+    # the server can accept, and narrate it, before the client narrates its connect()
+    wait_until said_or_gone "$CLIENT_PID" "$T/client.err" '^(\[client\] connect\(|client: )' || true
     call_of client socket
     note "strace: ${LINE:-no socket() call}"
     [[ $LINE =~ ^socket\(AF_UNIX,\ SOCK_STREAM,\ 0\)\ +=\ ([0-9]+)$ ]] ||
@@ -391,6 +393,7 @@ queued_on() {
     exec 5<>"$T/client.in"
     spawn client "$LAB/client" "$SOCK"
     wait_until said_or_gone "$PID" "$T/server.err" 'accept\(\) = fd'
+    wait_until said_or_gone "$PID" "$T/client.err" '^(\[client\] connect\(|client: )' || true    # it can come after the accept
     expect_line "$T/client.err" "^\[client\] connect\(\"$SOCK\"\) = 0\$" "the client's connect() to a listening server"
     note "a server:    $(grep -h 'connect(\|accept(' "$T/client.err" "$T/server.err" | paste -sd ' ')"
     kill -KILL "$SERVER_PID"           # its file stays: stale

@@ -225,6 +225,7 @@ before_in_log() {
     open_session
     printf 'hello, pair\n' >&5
     said '^\[client\] read\(\) = 12 bytes'
+    said '^\[server\] write\(\) = 12 bytes'    # narrated after the write: the client can read first
     note_lines "  " < <(grep -E '(read|write)\(\) = 12 bytes' "$T/server.err")
     expect_line "$T/server.err" '^\[client\] write\(\) = 12 bytes' "the client's write() into its end"
     expect_line "$T/server.err" '^\[server\] read\(\) = 12 bytes' "the server's read() from its end"

@@ -279,6 +279,7 @@ name_of() {
     echo "again a" >&5
     exec 5>&-
     wait_exit "$A" || fail "client a did not exit at the end of its input"
+    wait_until server_or_count 3 '^\[server\] sendto\(' || true    # narrated after the reply went
     note_lines "  " < <(grep -E 'recvmsg|sendto' "$T/server.err")
     name_of "$T/a.err"
     name_a=$NAME
@@ -296,6 +297,7 @@ name_of() {
 @test "[step 4] each reply is its datagram, upper-cased, of its size: 3, 0 and 17 bytes; NUL and bytes above 127 unchanged" {
     start_server "$SOCK"
     talk 'one\n\nthree three three\n'
+    wait_until server_or_count 3 '^\[server\] sendto\(' || true    # narrated after the reply went
     note_lines "  " < <(grep -E 'sendto' "$T/server.err")
     note "the client printed, newlines shown as |: $(tr '\n' '|' <"$T/talk.out")"
     is "the sizes the server's sendto()s narrate" "$(sizes sendto server "$T/server.err")" "3 0 17"
@@ -314,6 +316,7 @@ name_of() {
 @test "[step 4] after a truncation, the reply is what the buffer holds: 16 bytes, not the 40 sent" {
     start_server -s 16 "$SOCK"
     talk 'abcdefghijklmnopqrstuvwxyz0123456789abcd\n'
+    server_says '^\[server\] sendto\('    # narrated after the reply went
     note "server -s 16, client sends 40 bytes:"
     note_lines "  " < <(grep -E 'recvmsg|sendto' "$T/server.err")
     note "the client prints: $(<"$T/talk.out")"

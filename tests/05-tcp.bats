@@ -696,6 +696,7 @@ keepalive_timer() {
     accepted
     wait_until keepalive_timer "$P" || fail "no keepalive timer on the server's end: ss -tano says $(ss -tanoH "( sport = :$P )")"
     note "server end: $KA_ROW"
+    wait_until said_or_gone "$SERVER_PID" "$T/server.err" '^\[server\] setsockopt\(SO_KEEPALIVE' || true    # narrated after the call
     last_match "$T/server.err" 'KEEP' && note "$LINE"
     expect_line "$T/server.err" '^\[server\] setsockopt\(SO_KEEPALIVE, 1; TCP_KEEPIDLE, TCP_KEEPINTVL, 2; TCP_KEEPCNT, 3\) = 0$' \
         "the server's keepalive setsockopt() narration"

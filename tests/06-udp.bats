@@ -84,7 +84,7 @@ received() {
 # or is gone. The client can have its last reply, and end, before the
 # server narrates that sendto(): wait for the line before judging it.
 replied() {
-    [ "$(count '^\[server\] (sendto\(|rate limit: )' "$T/server.err")" -ge "$1" ] || gone "$SERVER_PID"
+    [ "$(count '^\[server\] (sendto\(|sendmsg\(|rate limit: )' "$T/server.err")" -ge "$1" ] || gone "$SERVER_PID"
 }
 
 # copies_sent N: the client has narrated N sendto() calls, or is gone.
@@ -532,6 +532,7 @@ loop_or_refusal() {
 @test "bound to the wildcard (-b 0.0.0.0, -b ::), the server replies from the address each request came to (IP_PKTINFO): client -c 127.0.0.2 gets its reply" {
     serve -b 0.0.0.0
     talk 'two\n' -c -t 1000 127.0.0.2 "$PORT"
+    wait_until replied 1 || true    # what came is judged below
     note "server -b 0.0.0.0, client -c 127.0.0.2 $PORT: exit $STATUS, printed: $(<"$T/out")"
     note_lines "  " < <(grep -E 'getaddrinfo|PKTINFO|recvmsg|sendmsg' "$T/server.err")
     is "what the client printed" "$(<"$T/out")" TWO
@@ -543,6 +544,7 @@ loop_or_refusal() {
     rm "$T/server.out" "$T/server.err"
     serve -b ::      # IPv6, and IPv4 too: 127.0.0.2 comes as ::ffff:127.0.0.2
     talk 'three\n' -c -t 1000 127.0.0.2 "$PORT"
+    wait_until replied 1 || true    # what came is judged below
     note "server -b ::, client -c 127.0.0.2 $PORT: exit $STATUS, printed: $(<"$T/out")"
     note_lines "  " < <(grep -E 'recvmsg|sendmsg' "$T/server.err")
     is "what the client printed" "$(<"$T/out")" THREE

@@ -442,6 +442,7 @@ side_by_side() {
     expect_line "$T/b.err" '^\[client\] setsockopt\(SO_SNDBUF, SO_RCVBUF, 65536\) = 0$' "the client's narration"
     wait_until has_line "$SERVER_ERR" '^\[server\] setsockopt\(SO_SNDBUF, 65536\) = 0$' ||
         fail "the server did not narrate setsockopt(SO_SNDBUF, 65536): $(tail -n 3 "$SERVER_ERR")"
+    wait_until said_or_gone "$SERVER_PID" "$SERVER_ERR" '^\[server\] bulk: 1000000 ' || true    # narrated after its answer went
     expect_line "$SERVER_ERR" '^\[server\] bulk: 1000000 bytes read, intact$' "the server"
     client_ok p -m bulk -B 65536 -b 1000000 pipe
     expect_line "$T/p.err" '^\[client\] fcntl\(F_SETPIPE_SZ, 65536\) = 0$' "a pipe's size"
@@ -464,6 +465,8 @@ side_by_side() {
             # the responder is the client's child, its narration in the client's stderr
             wait_until said_or_gone "$CLIENT_PID" "$T/c-$tr.err" '^\[server\] pipe: ' ||
                 fail "pipe: the responder never started: $(tail -n 3 "$T/c-$tr.err")"
+            # the child can run, and narrate, before its parent narrates the fork
+            wait_until said_or_gone "$CLIENT_PID" "$T/c-$tr.err" '^\[client\] fork\(\) = ' || true
             last_match "$T/c-$tr.err" '^\[client\] fork\(\) = ([0-9]+)' ||
                 fail "pipe: the client did not narrate its fork(): $(tail -n 3 "$T/c-$tr.err")"
             victim=$MATCH ;;
