@@ -493,7 +493,7 @@ side_by_side() {
     done
 }
 
-@test "bench and chart: 2 rounds of pipe and unix side by side; each cell the median [min-max] of the raw figures it wrote; unix's ratios 1.00, the pipe's round trip below unix's; the chart one bar a figure and transport" {
+@test "bench and chart: 2 rounds of pipe and unix side by side; each cell the median [min-max] of the raw figures it wrote; unix's ratios 1.00, the pipe's its medians over unix's; the chart one bar a figure and transport" {
     need_pin
     local line cells want med
     STATUS=0
@@ -512,11 +512,20 @@ side_by_side() {
     line=$(grep -E '^unix +[0-9]' "$T/bench.out" | head -n 1)
     cells=$(echo "$line" | sed -E 's/^unix +//; s/  +/ /g')
     [[ "$cells " == "$want"* ]] || fail "unix's row: expected its first three cells '$want' (from run.tsv), saw '$line'"
-    # The ratios: unix 1.00 in each column it has; the pipe's round trip below.
+    # The ratios: unix 1.00 in each column it has.
     line=$(sed -n '/^ratio to unix/,/^$/p' "$T/bench.out" | grep -E '^unix ')
     [[ $line =~ ^unix\ +1\.00\ +1\.00\ +1\.00\ +1\.00\ +-$ ]] || fail "expected unix's ratios '1.00 1.00 1.00 1.00 -', saw '$line'"
+    # The pipe's: its medians over unix's (a rate: unix's over the pipe's),
+    # from run.tsv. Which is faster is the lesson's to show, on a quiet
+    # machine: here 6 test files share 2 CPUs, and 100 round trips on one
+    # of them can go either way.
+    want=$(awk -F '\t' 'NR > 1 && ($2 == "pipe" || $2 == "unix") { s[$2, $3] += $4; k[$2, $3]++ }
+        function m(t, f) { return s[t, f] / k[t, f] }
+        END { printf "pipe %.2f %.2f %.2f - -", m("pipe", "rtt1_us") / m("unix", "rtt1_us"),
+              m("pipe", "rtt100_us") / m("unix", "rtt100_us"), m("unix", "bulk_gib_s") / m("pipe", "bulk_gib_s") }' "$T/run.tsv")
     line=$(sed -n '/^ratio to unix/,/^$/p' "$T/bench.out" | grep -E '^pipe ')
-    [[ $line =~ ^pipe\ +0\.([0-9][0-9])\  ]] || fail "expected the pipe's round trip below unix's (ratio 0.xx), saw '$line'"
+    is "the pipe's ratios to unix (from run.tsv: $want)" "$(echo "$line" | tr -s ' ')" "$want"
+    note "ratio to unix, $line"
     # The chart: an SVG, one bar (rect) a transport and figure, 7, and the background.
     "$LAB/chart" "$T/run.tsv" >"$T/chart.svg" 2>"$T/chart.err" || fail "chart failed: $(cat "$T/chart.err")"
     is "the chart's first line" "$(head -c 4 "$T/chart.svg")" "<svg"
