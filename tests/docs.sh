@@ -34,17 +34,22 @@ if [ "${1:-}" != --inside ] && [ "${1:-}" != --course ]; then
     W=$(mktemp -d /tmp/doc.XXXXXX)
     # DOCS_KEEP=1 keeps the session's files (state/tN.out...) to look at.
     [ -n "${DOCS_KEEP:-}" ] && echo "docs.sh: keeping $W" >&2 || trap 'rm -rf "$W"' EXIT
-    mkdir -p "$W/tmp${W#/tmp}/course" "$W/tmp${W#/tmp}/state" "$W/work"
+    mkdir -p "$W/tmp${W#/tmp}/course" "$W/tmp${W#/tmp}/state" "$W/work" "$W/upper/labs"
     # The solved labs: each solution's code and programs, in what will be
-    # the course's upper layer (below).
+    # the course's upper layer (below) as labs/NN-topic/: one cp for them
+    # all (cp --parents; a cp a lab was 11 processes a document).
     . "$root/tests/lib.bash"   # lab_programs (the sandbox sources its own copy)
+    files=()
     for lab in "$root"/solutions/[0-9][0-9]-*/; do
         lab=${lab%/}
         lab_programs "$lab" || exit 1
-        mkdir -p "$W/upper/labs/${lab##*/}"
-        cp -p "$lab"/*.c "$lab"/*.h "${PROGRAMS[@]/#/$lab/}" "$W/upper/labs/${lab##*/}/" ||
-            { echo "docs.sh: solutions/${lab##*/} is not built" >&2; exit 1; }
+        for f in "$lab"/*.c "$lab"/*.h "${PROGRAMS[@]/#/$lab/}"; do
+            [ -f "$f" ] || { echo "docs.sh: solutions/${lab##*/} is not built: no ${f##*/}" >&2; exit 1; }
+            files+=("${f#"$root"/solutions/}")
+        done
     done
+    (cd "$root/solutions" && exec cp -p --parents "${files[@]}" "$W/upper/labs/") ||
+        { echo "docs.sh: the solved labs could not be put in place" >&2; exit 1; }
     unshare "${userns[@]}" --mount "$root/tests/docs.sh" --course "$W" "$doc"
     exit $?
 fi
