@@ -17,7 +17,10 @@
 #      with no argument, every other test file too) is a bare
 #      [ ... ] or [[ ... ]] without a `|| fail "..."` (or another ||) to
 #      say what it saw; use is, expect_line or fail (tests/lib.bash).
-#   5. Every step has at least two mutants in tests/mutants/NN-topic.txt.
+#   5. Every step has at least two mutants in tests/mutants/NN-topic.txt,
+#      and each mutant's "- " lines are still in the solution, one after
+#      the other, inside its step's TODO markers (the mutation table, in CI
+#      only, fails a mutant that no longer applies; this says so at once).
 # Prints one line per breach; exits 1 when there is any.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -124,6 +127,32 @@ for lab in "${labs[@]}"; do
         [ "$(count "^## $n " "tests/mutants/$lab.txt")" -ge 2 ] ||
             breach "tests/mutants/$lab.txt: step $n has fewer than two mutants"
     done
+    while IFS= read -r line; do breach "$line"; done < <(awk -v lab="$lab" '
+        function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
+        FNR == 1 { n = 0 }
+        /^## [0-9]+ [^ ]+: / { n++; head[n] = $0; step[n] = $2; file[n] = substr($3, 1, length($3) - 1); next }
+        /^- / && n { old[n, ++nold[n]] = trim(substr($0, 3)) }
+        END {
+            for (m = 1; m <= n; m++) {
+                path = "solutions/" lab "/" file[m]
+                if (!(path in read)) {
+                    read[path] = 1; k = 0; at = 0
+                    while ((getline line < path) > 0) {
+                        if (match(line, /\/\* TODO [0-9]+:/)) { at = substr(line, RSTART + 8, RLENGTH - 9) + 0 }
+                        L[path, ++k] = trim(line); S[path, k] = at
+                        if (line ~ /\/\* END TODO [0-9]+ \*\//) at = 0
+                    }
+                    close(path); N[path] = k
+                }
+                found = 0
+                for (i = 1; i + nold[m] - 1 <= N[path] && !found; i++) {
+                    for (j = 1; j <= nold[m] && L[path, i + j - 1] == old[m, j]; j++) ;
+                    if (j > nold[m] && S[path, i] == step[m]) found = 1
+                }
+                if (!nold[m] || !found)
+                    print "tests/mutants/" lab ".txt: \"" substr(head[m], 4) "\": its - lines are not inside TODO " step[m] " of " path
+            }
+        }' "tests/mutants/$lab.txt")
 done
 # 4, for the test files of no lab, when all is checked.
 if [ $# -eq 0 ]; then
