@@ -20,7 +20,7 @@ setup() {
 }
 
 teardown() {
-    exec 5>&- 2>/dev/null || true
+    exec 5>&-   # no 2>/dev/null: exec would keep it, and hide a failed test's dump
     lab_teardown
 }
 

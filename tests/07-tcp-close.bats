@@ -28,7 +28,7 @@ setup() {
 }
 
 teardown() {
-    exec 5>&- 6>&- 2>/dev/null || true
+    exec 5>&- 6>&-   # no 2>/dev/null: exec would keep it, and hide a failed test's dump
     lab_teardown
 }
 
