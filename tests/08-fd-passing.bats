@@ -25,7 +25,7 @@ setup() {
 }
 
 teardown() {
-    exec 6<&- 2>/dev/null || true
+    exec 6<&-   # no 2>/dev/null: exec would keep it, and hide a failed test's dump
     # A server under strace: strace detaches when killed; a server stopped
     # by strace's injected SIGSTOP takes no SIGTERM: SIGKILL.
     [ -z "${TRACED_PID:-}" ] || kill -KILL "$TRACED_PID" 2>/dev/null || true

@@ -32,7 +32,7 @@ setup() {
 }
 
 teardown() {
-    exec 5>&- 6>&- 2>/dev/null || true
+    exec 5>&- 6>&-   # no 2>/dev/null: exec would keep it, and hide a failed test's dump
     lab_teardown
 }
 
@@ -250,6 +250,27 @@ find_packet() {
     fail "no packet line matches /$1/; sniff printed: $(printf '\n    %s' "${PACKETS[@]}")"
 }
 
+# ss_info: `ss -tinO` in the namespace (one line per socket, its TCP_INFO
+# after its addresses), in INFO, for info_of.
+ss_info() {
+    INFO=$("${NSX[@]}" ss -tinOH)
+}
+
+# info_of LOCAL PEER: from INFO, the row of the TCP socket at LOCAL
+# connected to PEER, in ROW; SND_WND, its snd_wnd (TCP_INFO's
+# tcpi_snd_wnd: the window the peer announced, scaled back up), empty
+# when this ss or kernel does not show it.
+info_of() {
+    local row f
+    ROW='' SND_WND=''
+    while read -r row; do
+        read -ra f <<<"$row"
+        if [ "${f[3]:-}" = "$1" ] && [ "${f[4]:-}" = "$2" ]; then ROW=$row; fi
+    done <<<"$INFO"
+    if [[ $ROW =~ \ snd_wnd:([0-9]+) ]]; then SND_WND=${BASH_REMATCH[1]}; fi
+    return 0
+}
+
 # ---- helpers (extras) ----------------------------------------------------
 
 # pcap_read FILE: a pcap file (pcap-savefile(5)) as bytes and fields.
@@ -409,7 +430,7 @@ error_said() {
         fail "synsend should print the listener's SYN,ACK acknowledging our SYN (ours + 1); it printed: $output"
 }
 
-@test "lab 05's programs: the handshake (SYN, SYN,ACK, ACK), data and its ACK, an orderly teardown, beside ss's states; the client ends in TIME-WAIT" {
+@test "lab 05's programs: the handshake (SYN, SYN,ACK, ACK), data and its ACK, each window field the raw 16 bits (ss -i's snd_wnd >> wscale), the 3-segment teardown (FIN, FIN+ACK, ACK: no lone ACK), beside ss's states; the client ends in TIME-WAIT" {
     # One capture for the whole connection: numbers are relative to each
     # direction's SYN, which sniff must see. The test waits for the
     # segments, then looks at ss: the states they left.
@@ -444,6 +465,27 @@ error_said() {
     note "the 6 bytes first acknowledged by: $acked"
     states "after the data"
     skip_lines=$(wc -l <"$T/sniff.out")
+    # win= is the raw 16-bit field: the sender's receive window shifted
+    # right by the scale its SYN announced (RFC 7323 2.2). The peer's
+    # snd_wnd (ss -i: TCP_INFO) is that window scaled back up: the last
+    # field it received << the sender's wscale.
+    [[ ${PACKETS[0]} =~ \ TCP\ \[SYN\]\ .*wscale\ ([0-9]+) ]] || fail "the client's SYN shows no wscale option: ${PACKETS[0]}"
+    cws=${BASH_REMATCH[1]}
+    [[ ${PACKETS[1]} =~ \ TCP\ \[SYN,ACK\]\ .*wscale\ ([0-9]+) ]] || fail "the server's SYN,ACK shows no wscale option: ${PACKETS[1]}"
+    sws=${BASH_REMATCH[1]}
+    ss_info
+    for end in "client $c $s $cws 127.0.0.1:$PORT 127.0.0.1:$cp" "server $s $c $sws 127.0.0.1:$cp 127.0.0.1:$PORT"; do
+        read -r who from to ws peer me <<<"$end"
+        last_match "$T/sniff.out" "^[0-9.]+ $from > $to TCP .* win=([0-9]+) " || fail "no segment from the $who"
+        win=$MATCH
+        info_of "$peer" "$me"
+        if [ -z "$SND_WND" ]; then
+            note "ss -i shows no snd_wnd for $peer here (a kernel before tcpi_snd_wnd): the $who's window field not checked"
+            continue
+        fi
+        note "the $who's last segment: win=$win, its SYN's wscale $ws; ss -i at $peer: snd_wnd:$SND_WND"
+        is "the $who's window as its peer holds it (ss -i snd_wnd), from sniff's raw field: win=$win << wscale $ws" "$((win << ws))" "$SND_WND"
+    done
 
     exec 6>&-
     wait_exit "$CLIENT_PID"
@@ -451,14 +493,22 @@ error_said() {
     wait_until has_line "$T/sniff.out" "^[0-9.]+ $c > $s TCP \\[ACK\\] seq=8 ack=8 " ||
         fail "no last ACK from the client; sniff printed: $(cat "$T/sniff.out")"
     note_lines "  sniff: " < <(tail -n +$((skip_lines + 1)) "$T/sniff.out")
-    last_match "$T/sniff.out" "$c > $s TCP \\[FIN,ACK\\] seq=7 ack=7 " "$skip_lines" || fail "no FIN from the client (its shutdown at the end of its input)"
-    last_match "$T/sniff.out" "$s > $c TCP \\[FIN,ACK\\] seq=7 ack=8 " "$skip_lines" || fail "no FIN from the server acknowledging the client's (ack=8)"
     states "after the teardown"
     state_of "127.0.0.1:$cp"
     is "the state of the client's end (the first to send FIN) after the teardown" "$STATE" TIME-WAIT
     kill -TERM "$SNIFF_PID"
     wait_exit "$SNIFF_PID"
     is "sniff's exit status after SIGTERM" "$STATUS" 0
+    # The 3-segment teardown: the server's kernel delays its ACK of the
+    # FIN (40 ms at least), and lab 05's server, reading 0, closes well
+    # within that: its FIN carries the ACK (ack=8), no lone ACK before it.
+    # (Not a law of TCP: a server that took longer than the delayed ACK
+    # would show it alone first, as the 4-way teardown's test does.)
+    mapfile -t -s "$skip_lines" PACKETS <"$T/sniff.out"
+    packet 0 "$c > $s TCP \\[FIN,ACK\\] seq=7 ack=7 win=[0-9]+ len=0\$" "the client's FIN (its shutdown at the end of its input), the teardown's first segment"
+    packet 1 "$s > $c TCP \\[FIN,ACK\\] seq=7 ack=8 win=[0-9]+ len=0\$" "the server's FIN carrying the ACK of the client's (ack=8), next: a lone ACK of the client's FIN first means the server took longer than the delayed ACK (40 ms) to close"
+    packet 2 "$c > $s TCP \\[ACK\\] seq=8 ack=8 win=[0-9]+ len=0\$" "the client's ACK of the server's FIN"
+    is "segments in the teardown (FIN, FIN+ACK, ACK)" "${#PACKETS[@]}" 3
     last_match "$T/sniff.err" '^\[sniff\] ([0-9]+) packets printed' || fail "sniff printed no summary: $(cat "$T/sniff.err")"
     note "sniff's summary: $LINE"
 }
@@ -623,18 +673,45 @@ error_said() {
     [[ $stderr == *"Connection refused"* ]] || fail "lab 05's client should say Connection refused: $stderr"
 }
 
-@test "UDP to a closed port: the datagram, then ICMP port unreachable quoting it; lab 06's connected client gets ECONNREFUSED" {
+@test "UDP to a closed port, on 127.0.0.1 and ::1: the datagram, then ICMP (ICMPv6) port unreachable quoting it; lab 06's connected client gets ECONNREFUSED; sniff -p PORT leaves out the same on port 9" {
     own_netns
     closed_port "$L06/server"
-    start_sniff sniff -p "$PORT" -n 2
+    start_sniff sniff -p "$PORT"
+    # First a datagram to port 9, closed too: it and its ICMP error come
+    # before the others, and -p PORT must leave both out.
+    "${NSX[@]}" bash -c 'printf x >/dev/udp/127.0.0.1/9' || fail "bash cannot send to /dev/udp here"
     run_split "${NSX[@]}" "$L06/client" -c 127.0.0.1 "$PORT" <<<"hello"
-    note "lab 06's client -c: exit $status, $(tail -n 1 <<<"$stderr")"
-    end_sniff sniff
-    packet 0 "127\\.0\\.0\\.1:([0-9]+) > 127\\.0\\.0\\.1:$PORT UDP len=5\$" "the datagram"
-    cport=${BASH_REMATCH[1]}
-    packet 1 "127\\.0\\.0\\.1 > 127\\.0\\.0\\.1 ICMP port unreachable for UDP 127\\.0\\.0\\.1:$cport > 127\\.0\\.0\\.1:$PORT\$" "the ICMP error, quoting the datagram's ports"
+    note "lab 06's client -c 127.0.0.1: exit $status, $(tail -n 1 <<<"$stderr")"
     is "lab 06's client's exit status" "$status" 1
     [[ $stderr == *"Connection refused"* ]] || fail "lab 06's client -c should report ECONNREFUSED (Connection refused): $stderr"
+    # IPv6 where the namespace has ::1 (sniff's /proc/PID/net: its own).
+    v6=0
+    has_line "/proc/$SNIFF_PID/net/if_inet6" '^00000000000000000000000000000001 ' && v6=1
+    if ((v6)); then
+        run_split "${NSX[@]}" "$L06/client" -c ::1 "$PORT" <<<"hello6"
+        note "lab 06's client -c ::1: exit $status, $(tail -n 1 <<<"$stderr")"
+    else
+        note "no ::1 in the test's namespace (IPv6 off): no ICMPv6 to see"
+    fi
+    wait_until lines_at_least "$T/sniff.out" $((3 + 2 * v6)) ||
+        fail "sniff printed fewer than $((2 + 2 * v6)) packets: $(cat "$T/sniff.out")"
+    end_sniff sniff -t
+    last_match "$T/sniff.err" '^\[sniff\] [0-9]+ packets printed, ([0-9]+) not ' ||
+        fail "sniff's summary: $(tail -n 1 "$T/sniff.err")"
+    note "sniff -p $PORT: $LINE"
+    # the datagram to port 9 and its ICMP error: left out, and counted
+    ((BASH_REMATCH[1] >= 2)) || fail "sniff -p $PORT should count the 2 packets of port 9 as 'not' (not -p): $LINE"
+    packet 0 "127\\.0\\.0\\.1:([0-9]+) > 127\\.0\\.0\\.1:$PORT UDP len=5\$" "the datagram to PORT (the one to port 9, sent before it, left out by -p $PORT)"
+    cport=${BASH_REMATCH[1]}
+    packet 1 "127\\.0\\.0\\.1 > 127\\.0\\.0\\.1 ICMP port unreachable for UDP 127\\.0\\.0\\.1:$cport > 127\\.0\\.0\\.1:$PORT\$" "the ICMP error, quoting the datagram's ports"
+    not has_line "$T/sniff.out" ':9( |$)' || fail "sniff -p $PORT printed packets of port 9: $(grep -E ':9( |$)' "$T/sniff.out")"
+    is "packets printed: the datagram and its error, over IPv4$( ((v6)) && echo " and IPv6")" "${#PACKETS[@]}" $((2 + 2 * v6))
+    ((v6)) || return 0
+    packet 2 "\\[::1\\]:([0-9]+) > \\[::1\\]:$PORT UDP len=6\$" "the datagram to [::1]:PORT"
+    cport6=${BASH_REMATCH[1]}
+    packet 3 "::1 > ::1 ICMP port unreachable for UDP \\[::1\\]:$cport6 > \\[::1\\]:$PORT\$" "the ICMPv6 error (type 1, code 4), quoting the IPv6 datagram's ports"
+    is "lab 06's client's exit status over IPv6" "$status" 1
+    [[ $stderr == *"Connection refused"* ]] || fail "lab 06's client -c ::1 should report ECONNREFUSED (Connection refused): $stderr"
 }
 
 @test "synsend against a listener: SYN, SYN,ACK, then our kernel's RST (no socket asked for it); the listener keeps no connection" {

@@ -37,7 +37,7 @@ setup() {
 }
 
 teardown() {
-    exec 5>&- 6>&- 2>/dev/null || true
+    exec 5>&- 6>&-   # no 2>/dev/null: exec would keep it, and hide a failed test's dump
     lab_teardown
     if [ -n "$CLEAN" ]; then rm -rf "$CLEAN"; fi
 }
@@ -254,7 +254,22 @@ abstract() {
 
 # ---- what changes off loopback --------------------------------------------
 
-@test "off loopback: a SYN over the veth announces MSS 1460 (MTU 1500), over lo 65495; sniff on veth-a prints each segment once, on lo it sees each twice" {
+# established_row: the `ss -N a -tinO` row (its TCP_INFO on the same
+# line) of the server's established connection on host a (local port
+# PORT), in ROW; fails while there is none. MSS and ADVMSS: its mss: (the
+# segment size it sends, TCP_INFO's tcpi_snd_mss) and advmss: (what it
+# announced, less the options every segment carries).
+established_row() {
+    ROW=$("${HW[@]}" ss -N a -tinOH state established "sport = :$PORT")
+    [[ $ROW =~ [[:space:]]mss:([0-9]+) ]] || return 1
+    MSS=${BASH_REMATCH[1]}
+    [[ $ROW =~ [[:space:]]advmss:([0-9]+) ]] || return 1
+    ADVMSS=${BASH_REMATCH[1]}
+    SND_WND=?
+    if [[ $ROW =~ [[:space:]]snd_wnd:([0-9]+) ]]; then SND_WND=${BASH_REMATCH[1]}; fi
+}
+
+@test "off loopback: a SYN over the veth announces MSS 1460 (MTU 1500), over lo 65495, and ss -ti shows the connection's mss (1448 on the veth: 1460 less the timestamps); sniff on veth-a prints each segment once, on lo it sees each twice" {
     topology
     serve server a -b 0.0.0.0
     note "server on a: $READY"
@@ -264,16 +279,44 @@ abstract() {
         wait_until ready_or_dead "$SNIFF" "sniff-$iface"
         expect_line "$T/sniff-$iface.out" "^capturing on $iface\$" "sniff's readiness line"
         if [ "$iface" = lo ]; then
-            client lo a "127.0.0.1:$PORT" <<<"hi"
-            from=127.0.0.1 to=127.0.0.1 mss=65495
+            host=a from=127.0.0.1 to=127.0.0.1 mss=65495
         else
-            client veth b "10.0.0.1:$PORT" <<<"hi"
-            from=10.0.0.2 to=10.0.0.1 mss=1460
+            host=b from=10.0.0.2 to=10.0.0.1 mss=1460
         fi
-        is "the client's output" "$OUT" "HI"
+        # The client's input held open: the connection stays up for ss.
+        mkfifo "$T/c-$iface.in"
+        exec 5<>"$T/c-$iface.in"
+        spawn "c-$iface" "${HW[@]}" "$HOSTS" exec "$host" "$LAB/client" "$to:$PORT"
+        CLIENT_PID=$PID
         wait_exit "$SNIFF" || fail "sniff -n 3 on $iface did not end; it printed: $(cat "$T/sniff-$iface.out")"
         mapfile -t -s 1 PACKETS <"$T/sniff-$iface.out"
         note_lines "sniff -i $iface: " < <(printf '%s\n' "${PACKETS[@]}")
+        wait_until established_row || fail "ss -N a -ti shows no established connection on port $PORT with its mss: ${ROW:-(no row)}"
+        # The MSS options as sniff printed them (checked below); both SYNs
+        # with the timestamp option (TS): every segment carries its 12
+        # bytes (RFC 7323), out of the MSS.
+        re='<mss ([0-9]+)'   # (in a variable: < is plain there)
+        [[ ${PACKETS[0]:-} =~ $re ]] && cmss=${BASH_REMATCH[1]} || fail "on $iface, no mss option in the client's SYN: ${PACKETS[0]:-(no line)}"
+        [[ ${PACKETS[1]:-} =~ $re ]] && smss=${BASH_REMATCH[1]} || fail "on $iface, no mss option in the server's SYN,ACK: ${PACKETS[1]:-(no line)}"
+        ts=0
+        [[ ${PACKETS[0]:-} == *[\<,]TS[,\>]* && ${PACKETS[1]:-} == *[\<,]TS[,\>]* ]] && ts=12
+        note "ss -N a -ti on $iface, the server's end: mss:$MSS advmss:$ADVMSS; the SYN announced mss $cmss, the SYN,ACK mss $smss$( ((ts)) && echo ", both with timestamps (12 bytes a segment)")"
+        is "on $iface, the MSS the server announced in its SYN,ACK, less the options each segment carries (ss -ti advmss:)" "$ADVMSS" $((smss - ts))
+        if [ "$iface" = lo ]; then
+            # Linux sends no segment over half the largest window the peer
+            # announced (tcp_bound_to_half_wnd): on lo that, not the MSS.
+            if [ "$SND_WND" != "?" ] && ((MSS == SND_WND / 2)); then
+                note "on lo, mss:$MSS is half snd_wnd:$SND_WND, the window the client announced"
+            fi
+            ((MSS <= ADVMSS)) || fail "on lo, the connection's mss ($MSS) should not exceed its advmss ($ADVMSS)"
+        else
+            is "on $iface, the size of the segments the server sends (ss -ti mss:): the smaller MSS less the options" "$MSS" $(((cmss < smss ? cmss : smss) - ts))
+        fi
+        echo hi >&5
+        exec 5>&-
+        wait_exit "$CLIENT_PID" || fail "the client on host $host did not end: $(tail -n 3 "$T/c-$iface.err")"
+        is "the client's exit status ($(tail -n 1 "$T/c-$iface.err"))" "$STATUS" 0
+        is "the client's output" "$(<"$T/c-$iface.out")" "HI"
         f=${from//./\\.} t=${to//./\\.}   # (regular expressions in variables: < and > are plain there)
         re="^[0-9.]+ $f:[0-9]+ > $t:$PORT TCP \\[SYN\\] .*<mss ${mss}[,>]"
         [[ ${PACKETS[0]:-} =~ $re ]] ||

@@ -231,13 +231,17 @@ void print_packet(struct printer *pr, const struct packet *k, const struct times
     long port = pr->port;
     if (k->proto == IPPROTO_TCP && tcp_fits(t, tlen)) {
         size_t doff = (size_t)(t[12] >> 4) * 4;
-        if (port >= 0 && get16(t) != port && get16(t + 2) != port)
+        if (port >= 0 && get16(t) != port && get16(t + 2) != port) {
+            pr->other++;   /* not -p's: counted, not printed */
             return;
+        }
         tcp_line(pr, k->family, k->src, k->dst, alen, t, tlen, tlen > doff ? tlen - doff : 0, body, sizeof body);
     } else if (k->proto == IPPROTO_UDP && tlen >= 8 && get16(t + 4) >= 8 && get16(t + 4) <= tlen) {
         char a[64], b[64];
-        if (port >= 0 && get16(t) != port && get16(t + 2) != port)
+        if (port >= 0 && get16(t) != port && get16(t + 2) != port) {
+            pr->other++;   /* not -p's: counted, not printed */
             return;
+        }
         endpoint(a, sizeof a, k->family, k->src, get16(t));
         endpoint(b, sizeof b, k->family, k->dst, get16(t + 2));
         snprintf(body, sizeof body, "%s > %s UDP len=%u", a, b, get16(t + 4) - 8U);
@@ -255,14 +259,18 @@ void print_packet(struct printer *pr, const struct packet *k, const struct times
         if (unreach && quoted && inlen >= ih + 8 && (v4 ? in[9] : in[6]) == IPPROTO_UDP) {
             char x[64], y[64];
             uint16_t sp = get16(in + ih), dp = get16(in + ih + 2);
-            if (port >= 0 && sp != port && dp != port)
+            if (port >= 0 && sp != port && dp != port) {
+                pr->other++;
                 return;
+            }
             endpoint(x, sizeof x, k->family, v4 ? in + 12 : in + 8, sp);
             endpoint(y, sizeof y, k->family, v4 ? in + 16 : in + 24, dp);
             snprintf(body, sizeof body, "%s > %s ICMP port unreachable for UDP %s > %s", a, b, x, y);
         } else {
-            if (port >= 0)
+            if (port >= 0) {
+                pr->other++;
                 return;
+            }
             snprintf(body, sizeof body, "%s > %s ICMP%s type %u code %u", a, b, v4 ? "" : "6", type, code);
         }
     } else {
