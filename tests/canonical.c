@@ -8,8 +8,10 @@
  * Every lab: narration, std-fds, bytes. Clients that poll: nonblock.
  * Labs whose options are "-X NUMBER" (01, 04): option. Datagram clients
  * that read lines (03, 06): lines.
- * Servers on a socket file (labs 01, 03, 04): socket-file. Servers that
- * accept() (labs 01, 04, 05, 07): accept, timeouts.
+ * Servers on a socket file (labs 01, 03, 04, 08, 10, 11, 12): socket-file.
+ * Servers that accept() one client at a time (labs 01, 04, 05, 07, 08, 10,
+ * 11): accept, timeouts; lab 12's poll server, which must never pause or
+ * block on one client, has neither.
  * This file is not compiled on its own; each lab compiles its copy.
  */
 
@@ -162,6 +164,9 @@ static int remove_own_files(void)
 static void remove_at_exit(void)
 {
     (void)remove_own_files();
+    if (lock_fd != -1)
+        (void)close(lock_fd);   /* after the files: the lock goes last */
+    lock_fd = -1;
 }
 
 /* SIGINT, SIGTERM: the files go, the listening socket is closed (the

@@ -179,6 +179,9 @@ static int remove_own_files(void)
 static void remove_at_exit(void)
 {
     (void)remove_own_files();
+    if (lock_fd != -1)
+        (void)close(lock_fd);   /* after the files: the lock goes last */
+    lock_fd = -1;
 }
 
 /* SIGINT, SIGTERM: the files go, the listening socket is closed (the
