@@ -460,3 +460,72 @@ quoted() {
     [ -z "$(ls -A "$T" | grep -v -x -e pids -e 'run\.[a-z]*')" ] ||
         fail "lab 11's programs created files in $T: $(ls -A "$T")"
 }
+
+@test "lab 12: a bad PORT, -t, -c, -u or -b for the server, no HOST or PORT, a bad -i or a HOST that does not resolve for the client: usage errors, before any socket; a port or path in use, a closed port: exit 1" {
+    local lab=12-many-clients a long P
+    printf -v long '%*s' $((108 - ${#T} - 1)) ''
+    long=$T/${long// /x}   # 108 bytes: one more than sun_path holds
+    # traced: expect, under strace, the socket calls appended to $T/calls:
+    # there must be none. (AS: expect's prefix; strace costs 5 ms a run,
+    # so one case of each check, the last ones the programs make.)
+    traced() { local AS=(strace -qq -A -o "$T/calls" -e trace=socket,bind,listen,connect); expect "$@"; }
+    # The server: PORT, -t and -c digits only and in range, -u neither
+    # empty nor 108 bytes, -b numeric; every option's value given.
+    for a in 65536 abc -1 ""; do
+        expect 2 "bad PORT '$a' \\(digits only, 0 to 65535\\)" "$lab" server -- "$a"
+    done
+    traced 2 "bad PORT '1x' " "$lab" server -t 1 -c 1 -u "$T/s" 1x
+    traced 2 "bad MAX '0' \\(digits only, 1 to 1000\\)" "$lab" server -c 0 0
+    expect 2 "bad MAX '1001' \\(digits only, 1 to 1000\\)" "$lab" server -c 1001 0
+    expect 2 "bad MAX '1x' " "$lab" server -c 1x 0
+    expect 2 "bad SECONDS '-1' \\(digits only, 0 to 86400\\)" "$lab" server -t -1 0
+    expect 2 "bad SECONDS '86401' " "$lab" server -t 86401 0
+    expect 2 "bad SECONDS '0\\.5' " "$lab" server -t 0.5 0
+    expect 2 "unknown option '-x'" "$lab" server -x 0
+    for a in -t -c -u -b; do
+        expect 2 "$a needs a value" "$lab" server "$a"
+    done
+    expect 2 "too many arguments" "$lab" server 0 1
+    expect 2 "-u: the socket path is empty" "$lab" server -u "" 0
+    traced 2 "-u: socket path is 108 bytes; sun_path holds at most 107" "$lab" server -u "$long" 0
+    traced 2 "bad ADDR .*'localhost'" "$lab" server -b localhost 0
+    expect 2 "bad ADDR .*'127\\.1\\.1\\.1\\.1'" "$lab" server -b 127.1.1.1.1 0
+    # The client: HOST PORT or a PATH with a '/'; -i at most 3600 s, with
+    # 3 decimals at most; PORT 1-65535.
+    expect 2 "HOST PORT, or PATH, is needed" "$lab" client
+    expect 2 "HOST PORT, or PATH, is needed" "$lab" client -i 1
+    expect 2 "PORT is needed \\(or a PATH with a '/': \\./x\\.sock\\)" "$lab" client 127.0.0.1
+    expect 2 "too many arguments" "$lab" client 127.0.0.1 1 2
+    for a in 1.2345 x 3601 -1 .5 1. ""; do
+        expect 2 "bad SECONDS '$a' \\(0 to 3600, at most 3 decimals: 0\\.005\\)" "$lab" client -i "$a" 127.0.0.1 1
+    done
+    expect 2 "-i needs a value" "$lab" client -i
+    expect 2 "unknown option '-x'" "$lab" client -x 127.0.0.1 1
+    traced 2 "bad PORT '0' \\(digits only, 1 to 65535\\)" "$lab" client 127.0.0.1 0
+    expect 2 "bad PORT '65536' " "$lab" client 127.0.0.1 65536
+    traced 2 "PATH: socket path is 108 bytes; sun_path holds at most 107" "$lab" client "$long"
+    traced 2 "bad SECONDS '0\\.0001' " "$lab" client -i 0.0001 127.0.0.1 1
+    [ ! -s "$T/calls" ] || fail "socket calls before a usage error: $(head -n 3 "$T/calls")"
+    note "no socket call before the errors run under strace (-e trace=socket,bind,listen,connect)"
+    local made=("$T"/s*)   # (-u $T/s above: no socket file, no lock file)
+    [ ! -e "${made[0]}" ] || fail "lab 12's programs created files in $T: ${made[*]}"
+    # A name that does not resolve (.invalid: RFC 6761), found before any
+    # connect(); a resolver may open sockets of its own to look it up.
+    expect 2 "bad HOST .*'no-such-host\\.invalid'" "$lab" client no-such-host.invalid 1
+    # Well formed, but in use: a port, a path (its lock held).
+    LAB=$ROOT/$TREE/$lab
+    start_server -u "$T/s" 0
+    P=${READY#listening on 127.0.0.1:}
+    P=${P%% *}
+    expect 1 "bind 127\\.0\\.0\\.1:$P: Address already in use" "$lab" server "$P"
+    expect 1 "bind $T/s: Address already in use \\(another server holds $T/s\\.lock\\)" "$lab" server -u "$T/s" 0
+    alive "$SERVER_PID" || fail "the first server exited: $(tail -n 2 "$T/server.err")"
+    run_split "$LAB/client" 127.0.0.1 "$P" <<<"still here"
+    is "the first server's reply, after the second and third failed (client exit $status)" "$output" "STILL HERE"
+    [ -S "$T/s" ] || fail "the first server's socket file $T/s is gone: ls shows $(ls -A "$T")"
+    # Nobody there: a closed port, a missing path.
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    expect 1 "connect 127\\.0\\.0\\.1:$P: Connection refused" "$lab" client 127.0.0.1 "$P"
+    expect 1 "connect $T/s: No such file or directory" "$lab" client "$T/s"
+}

@@ -21,6 +21,10 @@
 # mid-run is in tests/11-cost.bats): its server stopped with a round trip
 # or a bulk transfer in flight, a client killed mid-run (SIGPIPE at the
 # server's echo, a bulk transfer cut short), read() failing with EINTR.
+# Lab 12's server serves many clients at once with poll(): stopped with
+# clients connected and more queued, its poll(), accept(), read() and
+# write() failing with EINTR, a peer killed with half a line sent or with
+# its reply unread; each time every other client is served whole.
 
 bats_require_minimum_version 1.5.0
 BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
@@ -788,4 +792,164 @@ waiting11() {
         [ "$client" -ge 1 ] || [ "$tr" = tcp ] || fail "$tr: no EINTR was injected in the client: $(head -n 3 "$T/client.trace")"
         sane11 "$T/c-$tr.out"
     done
+}
+
+# ---- Lab 12: one server, many clients at once, with poll(). A fault
+# must cost the client it hits and nobody else: a stopped server loses
+# none of the lines sent meanwhile, by clients connected or queued; an
+# interrupted poll(), accept(), read() or write() is made again; a peer
+# killed with half a line sent, or with a reply unread (its close is then
+# a reset), is closed, and its descriptor comes back.
+
+# on12 ARGS...: lab 12's server on port 0, ARGS before it (SERVER_PID),
+# after lab_setup 12-many-clients; P12 is its port.
+on12() {
+    start_server "$@" 0
+    P12=${READY##*:}
+}
+
+# lines12 NAME N: N lines, "NAME's line I of N", in $T/NAME.lines, and
+# $T/NAME.in, what a client spawned as NAME reads: a link to them, or
+# with FIFO=1 a FIFO, open on fd 5 (5 and 6: teardown closes them) for
+# the test to write them into when it chooses.
+lines12() {
+    local i
+    for ((i = 1; i <= $2; i++)); do echo "$1's line $i of $2"; done >"$T/$1.lines"
+    if [ -z "${FIFO:-}" ]; then ln -s "$T/$1.lines" "$T/$1.in"; return; fi
+    mkfifo "$T/$1.in"
+    exec 5<>"$T/$1.in"
+}
+
+# said12 N REGEX: N lines of the server's narration match REGEX.
+said12() { [ "$(count "$2" "$T/server.err")" -ge "$1" ]; }
+
+# shut12 NAME...: each client NAME has sent all its input (its
+# shutdown(SHUT_WR)).
+shut12() {
+    local c
+    for c in "$@"; do has_line "$T/$c.err" '^\[client\] shutdown\(SHUT_WR\) = 0' || return 1; done
+}
+
+# served12 NAME...: each client NAME exits 0 with every line of its input
+# upper-cased, in order.
+served12() {
+    local c
+    for c in "$@"; do
+        wait_exit "${PIDS12[$c]}" || fail "client $c did not end: $(tail -n 2 "$T/$c.err")"
+        is "client $c's exit status (its last words: $(tail -n 1 "$T/$c.err"))" "$STATUS" 0
+        upcase <"$T/$c.lines" | cmp - "$T/$c.out" || fail "client $c's replies are not its lines upper-cased"
+    done
+}
+
+@test "12 many clients: the server stopped (SIGSTOP) with 3 clients connected and sending, 2 more queued, continued (SIGCONT): every line of all 5 answered, in order" {
+    local c read0
+    local -A PIDS12
+    lab_setup 12-many-clients
+    on12
+    for c in a b c; do
+        lines12 "$c" 20
+        spawn "$c" "$LAB/client" -i 0.005 127.0.0.1 "$P12"   # a line each 5 ms
+        PIDS12[$c]=$PID
+    done
+    wait_until said12 3 '^\[server\] accept\(\) = fd [0-9]+ from ' || fail "the server did not accept the 3 clients: $(tail -n 3 "$T/server.err")"
+    kill -STOP "$SERVER_PID"
+    wait_until stopped "$SERVER_PID"
+    read0=$(count '^\[server\] read\(fd [0-9]+\) = [0-9]+ bytes' "$T/server.err")
+    # Two more, into its accept queue; all five send all they have.
+    for c in d e; do
+        lines12 "$c" 20
+        spawn "$c" "$LAB/client" 127.0.0.1 "$P12"
+        PIDS12[$c]=$PID
+    done
+    wait_until shut12 a b c d e || fail "the clients did not all send their lines: $(tail -qn 1 "$T"/[a-e].err)"
+    stopped "$SERVER_PID" || fail "the server is not stopped (state $STATE)"
+    note "server stopped after $read0 reads; meanwhile all 5 clients sent their last line and their FIN"
+    kill -CONT "$SERVER_PID"
+    served12 a b c d e
+    alive "$SERVER_PID" || fail "the server exited: $(tail -n 2 "$T/server.err")"
+    note "continued: 5 clients, 100 lines, every reply in order; the server's last words: $(tail -n 1 "$T/server.err")"
+}
+
+@test "12 many clients: poll(), accept(), read() and write() failing with EINTR (strace -e inject) in server and clients are made again; 2 clients at once get every line" {
+    command -v strace >/dev/null || skip "needs strace"
+    export ASAN_OPTIONS=detect_leaks=0   # (LeakSanitizer cannot run under ptrace)
+    local c call n server client
+    local -A PIDS12
+    # The server: every other poll() and accept() from the 1st; read()
+    # from the 2nd (the 1st is the loader's); write() from the 5th (the
+    # 4th is its readiness line, which stdio does not write again).
+    local sopts="-e trace=poll,accept,accept4,read,write -e inject=poll,accept,accept4:error=EINTR:when=1+2"
+    sopts+=" -e inject=read:error=EINTR:when=2+2 -e inject=write:error=EINTR:when=5+2"
+    local copts="-e trace=poll,read,write -e inject=poll,write:error=EINTR:when=1+2 -e inject=read:error=EINTR:when=2+2"
+    lab_setup 12-many-clients
+    TRACE_DIR=$T STRACE_OPTS=$sopts on12
+    # Both connected before either sends (their input: FIFOs on fds 5, 6).
+    FIFO=1 lines12 a 100
+    TRACE_DIR=$T STRACE_OPTS=$copts spawn a "$LAB/client" 127.0.0.1 "$P12"
+    PIDS12[a]=$PID
+    exec 6<&5
+    FIFO=1 lines12 b 100
+    TRACE_DIR=$T STRACE_OPTS=$copts spawn b "$LAB/client" 127.0.0.1 "$P12"
+    PIDS12[b]=$PID
+    both() { said12 1 '^\[server\] accept\(\) = fd [0-9]+ from .*\(2 of 64 clients\)$' || gone "$SERVER_PID"; }
+    wait_until both && alive "$SERVER_PID" ||
+        fail "the server did not accept both clients: $(tail -n 3 "$T/server.err")"
+    cat "$T/a.lines" >&6
+    cat "$T/b.lines" >&5
+    exec 5>&- 6>&-
+    served12 a b
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    is "the server's exit status on SIGTERM" "$STATUS" 0
+    for call in poll accept read write; do
+        n=$(count "^([0-9]+ +)?$call\\(.*INJECTED" "$T/server.trace")
+        note "the server's $call() failed with EINTR $n times, and was made again"
+        [ "$n" -ge 1 ] || fail "no EINTR was injected in the server's $call(): $(grep -m 3 -E "^([0-9]+ +)?$call" "$T/server.trace")"
+    done
+    for c in a b; do
+        client=$(count INJECTED "$T/$c.trace")
+        note "client $c: EINTR $client times (poll, read, write); exit 0, 100 lines, every reply"
+        [ "$client" -ge 1 ] || fail "no EINTR was injected in client $c: $(head -n 3 "$T/$c.trace")"
+    done
+}
+
+@test "12 many clients: a peer killed with half a line sent (its FIN), another with a reply unread (its RST): each closed, the server goes on, a client connected meanwhile is served, the descriptor count is back" {
+    local fds A HALF
+    lab_setup 12-many-clients
+    on12
+    # A client whose lines we give it one at a time (fd 5, a FIFO).
+    mkfifo "$T/a.in"
+    exec 5<>"$T/a.in"
+    spawn a "$LAB/client" 127.0.0.1 "$P12"
+    A=$PID
+    echo "before" >&5
+    wait_until has_line "$T/a.out" '^BEFORE$'
+    fds=$(fd_count "$SERVER_PID")
+    # Two peers: bash holding a connection (fd 7, kept by the sleep it
+    # becomes); one sends half a line, the other a line and half of one,
+    # whose reply it leaves unread.
+    spawn half bash -c 'exec 7<>"/dev/tcp/127.0.0.1/$0" && printf "half a li" >&7 && exec sleep infinity' "$P12"
+    HALF=$PID
+    wait_until said12 1 '^\[server\] read\(fd [0-9]+\) = 9 bytes$'
+    spawn unread bash -c 'exec 7<>"/dev/tcp/127.0.0.1/$0" && printf "reply unread\nhalf" >&7 && exec sleep infinity' "$P12"
+    wait_until said12 1 '^\[server\] write\(fd [0-9]+\) = 13 bytes$'
+    note "3 clients: $(grep -E '^\[server\] (read|write)\(fd [0-9]+\) = (9|13|17) bytes' "$T/server.err" | paste -sd ';' | sed 's/;/; /g')"
+    kill -KILL "$HALF" "$PID"
+    wait_gone "$PID" && wait "$HALF" "$PID" 2>/dev/null || true   # (reaped, quietly)
+    wait_until said_or_gone "$SERVER_PID" "$T/server.err" '^\[server\] close\(fd [0-9]+\) = 0 \(1 of 64 clients\)$'
+    alive "$SERVER_PID" && has_line "$T/server.err" '^\[server\] close\(fd [0-9]+\) = 0 \(1 of 64 clients\)$' ||
+        fail "the server did not close the two killed peers: $(tail -n 4 "$T/server.err")"
+    last_match "$T/server.err" 'end of input'
+    note "killed with half a line: $LINE"
+    last_match "$T/server.err" 'read\(fd [0-9]+\) = -1'
+    note "killed with a reply unread: $LINE"
+    expect_line "$T/server.err" '^\[server\] read\(fd [0-9]+\) = 0: end of input; a last line without its newline is not answered$' "the half line's FIN"
+    expect_line "$T/server.err" '^\[server\] read\(fd [0-9]+\) = -1: Connection reset by peer$' "the reset"
+    is "the server's descriptors, before the two peers and after" "$(fd_count "$SERVER_PID")" "$fds"
+    echo "after" >&5
+    exec 5>&-
+    wait_exit "$A"
+    is "the client connected meanwhile: its exit status" "$STATUS" 0
+    is "the client connected meanwhile: its replies" "$(paste -sd ' ' "$T/a.out")" "BEFORE AFTER"
+    note "the client connected meanwhile: exit 0, BEFORE AFTER; the server's descriptors: $fds before the peers, $fds after"
 }

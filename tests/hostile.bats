@@ -15,7 +15,10 @@
 # name in use); lab 11's responder against headers its peer chose (sizes
 # and counts absurd, negative, not numbers, cut short, then silence, then a
 # reset, a thousand of them), its udp replies among other senders', and
-# its measurer and responder with 0, 1 and 2 closed. Each
+# its measurer and responder with 0, 1 and 2 closed; lab 12's server,
+# which serves many at once with poll(), against a line dribbled a byte a
+# write up to its bound and past it, and floods of a thousand connections
+# that leave half a line (more at once than its -c) or reset. Each
 # test holds the race still with the kernel's or strace's own means
 # (SIGSTOP at a chosen call, a stopped server whose queue fills), never
 # with a sleep. The rules: README.md, "Conventions", "Safe to copy"; also
@@ -52,7 +55,7 @@ args_for() {
 }
 
 teardown() {
-    exec 7>&- 8>&- 2>/dev/null || true
+    exec 7>&- 8>&-   # no 2>/dev/null: exec would keep it, and hide a failed test's dump
     lab_teardown
 }
 
@@ -266,7 +269,7 @@ tracee_of() {
 
 @test "every program started with descriptors 0, 1 and 2 closed gets no socket below 3; a datagram client with stdout closed sends nothing extra" {
     local lab prog args
-    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing 10-two-hosts; do
+    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing 10-two-hosts 12-many-clients; do
         case $lab in
         0[1348]-*) on "$lab" "s$lab" "$T/s${lab%%-*}"; args=("$T/s${lab%%-*}" "${NAME_ARG[@]}") ;;
         02-*) args=() ;;
@@ -294,7 +297,7 @@ tracee_of() {
         }
     done
     # The servers: under strace, SIGTERM at the end, its exit status.
-    for lab in 01-unix-stream 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing 10-two-hosts; do
+    for lab in 01-unix-stream 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing 10-two-hosts 12-many-clients; do
         args_for "$lab"
         case $lab in 0[1348]-*) args=("$T/t${lab%%-*}" "${DIR_ARG[@]}") ;; 10-*) args=(-u "$T/t10" 0) ;; *) args=(0) ;; esac
         # A process group of its own (setsid), strace and server in it:
@@ -355,13 +358,13 @@ tracee_of() {
     done
 }
 
-@test "a client sets O_NONBLOCK by adding it to the status flags it reads (F_GETFL), not by overwriting them (labs 01-06, 10)" {
+@test "a client sets O_NONBLOCK by adding it to the status flags it reads (F_GETFL), not by overwriting them (labs 01-06, 10, 12)" {
     local lab to
-    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 10-two-hosts; do
+    for lab in 01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 10-two-hosts 12-many-clients; do
         case $lab in
         10-*) on10 "s$lab" -u "$T/s10"; to=("127.0.0.1:$PORT10") ;;   # (on10: below)
         0[134]-*) on "$lab" "s$lab" "$T/s${lab%%-*}"; to=("$T/s${lab%%-*}") ;;
-        0[56]-*) on "$lab" "s$lab" 0; to=(127.0.0.1 "$(<"$T/s$lab.out")"); to[1]=${to[1]##*:} ;;
+        0[56]-* | 12-*) on "$lab" "s$lab" 0; to=(127.0.0.1 "$(<"$T/s$lab.out")"); to[1]=${to[1]##*:} ;;
         esac
         if [ "$lab" = 02-socketpair ]; then
             (cd "$TOP/$lab" && strace -f -qq -o "$T/$lab.trace" -e trace=fcntl ./server <<<"x" >/dev/null 2>&1)
@@ -854,4 +857,106 @@ dropped11() { [ "$(count 'client dropped' "$T/s11.err")" -ge "$1" ]; }
     last_match "$T/server.trace" 'socket\(.*= ([0-9]+)'
     note "tcp server, 0-2 closed: $LINE"
     [ "$MATCH" -ge 3 ] || fail "the server, 0-2 closed, got socket fd $MATCH: $LINE"
+}
+
+# ---- Lab 12: one server, many clients at once, with poll(). Its peers
+# frame lines as they please and come and go in floods: a line dribbled a
+# byte a write, one byte over the bound, a thousand connections that
+# leave half a line, a thousand that reset. Each costs its own connection
+# only, and every descriptor comes back.
+
+# on12 NAME ARGS...: lab 12's server as NAME, ARGS before its port 0;
+# P12 is its port.
+on12() {
+    local name=$1
+    shift
+    spawn "$name" "$TOP/12-many-clients/server" "$@" 0
+    SERVER_PID=$PID
+    wait_until ready_or_dead "$PID" "$name"
+    read -r READY <"$T/$name.out" || fail "lab 12's server $name did not start: $(tail -n 2 "$T/$name.err")"
+    P12=${READY##*:}
+}
+
+# dribble12 N: a connection (fd 7) gets N bytes of "a", a write(2) each
+# (bash's printf writes once a call), then a newline when N <= 4096.
+# REPLY is the first line that comes back, "" if none within 10 s.
+dribble12() {
+    local i
+    exec 7<>"/dev/tcp/127.0.0.1/$P12"
+    for ((i = 0; i < $1; i++)); do printf a >&7; done
+    if [ "$1" -le 4096 ]; then printf '\n' >&7; fi
+    REPLY=
+    read -r -t 10 -u 7 || true
+}
+
+# said12 N REGEX: N lines or more of $T/s12.err match REGEX.
+said12() { [ "$(count "$2" "$T/s12.err")" -ge "$1" ]; }
+
+@test "12 many clients: a line of 4096 bytes and one of 4097, sent a byte a write: the first comes back whole, upper-cased; the second gets ERR line too long, then the close" {
+    on12 s12
+    dribble12 4096
+    is "the reply to 4096 a's: its length, and what it holds besides A's" "${#REPLY} bytes, '${REPLY//A/}'" "4096 bytes, ''"
+    note "4096 bytes and a newline, a byte a write: $(count '^\[server\] read\(fd [0-9]+\) = [0-9]+ bytes' "$T/s12.err") reads at the server, the line back whole"
+    exec 7>&-
+    dribble12 4097
+    is "the reply to 4097 bytes with no newline" "$REPLY" "ERR line too long"
+    read -r -t 10 -u 7 && fail "the server sent more after the error: '$REPLY'"
+    exec 7>&-
+    last_match "$T/s12.err" 'ERR line too long'
+    note "4097 bytes, a byte a write: $LINE"
+    expect_line "$T/s12.err" '^\[server\] close\(fd [0-9]+\) = 0 \(0 of 64 clients\)$' "the close after the error"
+    alive "$SERVER_PID" || fail "the server exited: $(tail -n 2 "$T/s12.err")"
+}
+
+# flood12 ROUNDS N HOW: ROUNDS times, N connections held open at once,
+# each accepted (or told BUSY), then, HOW: "half", each sends half a line
+# and hangs up; "reset", each sends a line, leaves its reply unread, and
+# closes (a reset: tcp(7)). Each round waits until the server has closed
+# them all. In a subshell (no bats trace there either), SIGPIPE ignored:
+# a write to a connection the server closed (BUSY) fails, and kills
+# nothing.
+flood12() {
+    (
+        trap '' PIPE
+        local r i fds=() n=0 re closes base
+        re='^\[server\] (read\(fd [0-9]+\) = 9 bytes$|accept\(\) = fd [0-9]+ from .*: BUSY)'   # half
+        if [ "$3" = reset ]; then re='^\[server\] write\(fd [0-9]+\) = 9 bytes$'; fi
+        base=$(count "$re" "$T/s12.err") closes=$(count '^\[server\] close\(fd' "$T/s12.err")
+        for ((r = 0; r < $1; r++)); do
+            for ((i = 0; i < $2; i++)); do
+                exec {fds[i]}<>"/dev/tcp/127.0.0.1/$P12" || exit 1
+                if [ "$3" = half ]; then printf 'half a li' >&"${fds[i]}"; else printf 'reset me\n' >&"${fds[i]}"; fi
+            done 2>/dev/null
+            n=$((n + $2))
+            wait_until said12 $((base + n)) "$re" || exit 2
+            for ((i = 0; i < $2; i++)); do exec {fds[i]}>&-; done
+            wait_until said12 $((closes + n)) '^\[server\] close\(fd' || exit 3
+        done
+    )
+}
+
+@test "12 many clients: 1000 connections that send half a line and hang up (125 at once against -c 100: 25 told BUSY each time), then 1000 that reset with a reply unread: each closed, the server serves the next, its descriptors back" {
+    local fds status=0
+    on12 s12 -c 100
+    # A first client: the server's descriptors once it has served one.
+    run_split "$TOP/12-many-clients/client" 127.0.0.1 "$P12" <<<"first"
+    is "the first client's reply (exit $status)" "$output" FIRST
+    fds=$(fd_count "$SERVER_PID")
+    flood12 8 125 half || status=$?
+    [ "$status" -eq 0 ] || fail "the half lines did not go through (flood12 exit $status: 1 connect, 2 not read, 3 not closed): $(tail -n 3 "$T/s12.err")"
+    note "1000 half lines, 125 at a time: $(count 'a last line without its newline is not answered' "$T/s12.err") read and closed, $(count ': BUSY \(' "$T/s12.err") told BUSY"
+    last_match "$T/s12.err" ': BUSY \('
+    note "  $LINE"
+    is "the connections told BUSY (125 at a time, 8 times, against -c 100)" "$(count ': BUSY \(' "$T/s12.err")" 200
+    is "the server's descriptors, after the half lines" "$(fd_count "$SERVER_PID")" "$fds"
+    flood12 10 100 reset || status=$?
+    [ "$status" -eq 0 ] || fail "the resets did not go through (flood12 exit $status: 1 connect, 2 not answered, 3 not closed): $(tail -n 3 "$T/s12.err")"
+    is "the resets the server met" "$(count '^\[server\] read\(fd [0-9]+\) = -1: Connection reset by peer$' "$T/s12.err")" 1000
+    last_match "$T/s12.err" 'Connection reset by peer'
+    note "1000 resets, 100 at a time: $LINE"
+    is "the server's descriptors, after the resets" "$(fd_count "$SERVER_PID")" "$fds"
+    alive "$SERVER_PID" || fail "the server exited: $(tail -n 2 "$T/s12.err")"
+    run_split "$TOP/12-many-clients/client" 127.0.0.1 "$P12" <<<"next"
+    is "the next client's reply (exit $status)" "$output" NEXT
+    note "the server's descriptors: $fds before, $(fd_count "$SERVER_PID") after; the next client served"
 }

@@ -39,6 +39,13 @@
 # client forks and execs ./server itself (one run, two reports, as lab
 # 02). Twelve reports, marked (unix, rtt), (tcp, bulk), (pipe)...
 #
+# Lab 12's server serves many clients at once with poll(): one server,
+# -c 2, on port 0 and a path, serves a TCP client and a Unix one, then
+# (bash's /dev/tcp) a connection held open, a line over 4096 bytes (ERR
+# line too long), a second held open, a third told BUSY; SIGTERM tells the
+# two held BYE shutdown. Three reports, marked (-c 2, tcp+unix), (tcp),
+# (unix); a reply that is not what the server must say fails the server.
+#
 # valgrind 3.19 cannot read clang 14's DWARF 5 ("unhandled dwarf2 abbrev
 # form", then it gives up): a lab built with clang (make CC=clang) is
 # refused, as a SANITIZE=1 build is; build it with gcc (make clean; make).
@@ -58,7 +65,7 @@ LABS_DIR=${1:-$HERE/../solutions}
 LABS_DIR=$(cd "$LABS_DIR" 2>/dev/null && pwd) || { echo "memcheck: no directory ${1:-}" >&2; exit 2; }
 LIMIT=${MEMCHECK_LIMIT:-60}   # seconds any one wait may last (valgrind is slow)
 WAIT_LIMIT=$LIMIT
-LABS=(01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing 09-raw-packets 10-two-hosts 11-cost)
+LABS=(01-unix-stream 02-socketpair 03-unix-dgram 04-seqpacket 05-tcp 06-udp 07-tcp-close 08-fd-passing 09-raw-packets 10-two-hosts 11-cost 12-many-clients)
 # MEMCHECK_LABS="09-raw-packets ...": only these labs (default: all).
 [ -n "${MEMCHECK_LABS:-}" ] && read -ra LABS <<<"$MEMCHECK_LABS"
 
@@ -354,6 +361,58 @@ session_cost() {
     VIA=""
 }
 
+# session_many: lab 12 (see the top): the server's clients one after
+# another, each under valgrind, then what poll() serves at once: two held
+# open, a line too long, BUSY, and BYE shutdown to those held at SIGTERM.
+session_many() {
+    local lab=12-many-clients dir=$LABS_DIR/12-many-clients sock=$T/12.sock spid port note="" line
+    local -a cstatus chung
+    local -A got
+    VIA="-c 2, tcp+unix"
+    start "$lab.server" "$dir" /dev/null "${VG[@]}" ./server -c 2 -u "$sock" 0
+    spid=$PID
+    server_up "$lab" "$spid" "$lab.server" || { VIA=""; return; }
+    port=$(sed -nE 's/^listening on [^ ]*:([0-9]+) and .*/\1/p' "$T/$lab.server.out")
+    start "$lab.tcp" "$dir" "$T/in" "${VG[@]}" ./client 127.0.0.1 "$port"
+    finish "$PID"
+    cstatus[0]=$STATUS chung[0]=$HUNG
+    start "$lab.unix" "$dir" "$T/in" "${VG[@]}" ./client "$sock"
+    finish "$PID"
+    cstatus[1]=$STATUS chung[1]=$HUNG
+    # accepted N: the server has narrated N accept()s that made it
+    # "(2 of 2 clients)" or, N=1, the first "(1 of 2 clients)".
+    accepted() { [ "$(grep -cE "^\[server\] accept\(\) = fd [0-9]+ from .* \($2 of 2 clients\)$" "$T/$lab.server.err")" -ge "$1" ]; }
+    exec 7<>"/dev/tcp/127.0.0.1/$port"   # held open
+    wait_until accepted 1 1
+    exec 8<>"/dev/tcp/127.0.0.1/$port"   # 4097 bytes, no newline: all read, then the error
+    printf '%4097s' '' >&8
+    read -r -t "$LIMIT" -u 8 line || true
+    got[long]=$line
+    exec 8>&-
+    wait_until accepted 1 2
+    exec 8<>"/dev/tcp/127.0.0.1/$port"   # held open: the second of -c 2
+    wait_until accepted 2 2
+    exec 9<>"/dev/tcp/127.0.0.1/$port"   # the third: BUSY
+    read -r -t "$LIMIT" -u 9 line || true
+    got[busy]=$line
+    kill -TERM "$spid" 2>/dev/null
+    read -r -t "$LIMIT" -u 7 line || true
+    got[held1]=$line
+    read -r -t "$LIMIT" -u 8 line || true
+    got[held2]=$line
+    exec 7>&- 8>&- 9>&-
+    finish "$spid"
+    [ "${got[long]}" = "ERR line too long" ] || note="a line of 4097 bytes got '${got[long]}', not 'ERR line too long'"
+    [ "${got[busy]}" = BUSY ] || note="${note:+$note; }the third of -c 2 got '${got[busy]}', not 'BUSY'"
+    [ "${got[held1]}${got[held2]}" = "BYE shutdownBYE shutdown" ] ||
+        note="${note:+$note; }the two held at SIGTERM got '${got[held1]}' and '${got[held2]}', not 'BYE shutdown'"
+    [ -n "$HUNG" ] && note="$HUNG${note:+; $note}"
+    report "$lab" server "$T/$lab.server.err" "$STATUS" "" "" "$note"
+    VIA=tcp report "$lab" client "$T/$lab.tcp.err" "${cstatus[0]}" "$WANT" "$T/$lab.tcp.out" "${chung[0]}"
+    VIA=unix report "$lab" client "$T/$lab.unix.err" "${cstatus[1]}" "$WANT" "$T/$lab.unix.out" "${chung[1]}"
+    VIA=""
+}
+
 # in_netns: NSX, the command prefix that runs in a network namespace of
 # our own with lo up; fails, saying why in WHY, where none can be made.
 in_netns() {
@@ -429,6 +488,7 @@ for lab in "${LABS[@]}"; do
         09-*) session_raw ;;
         10-*) session_two ;;
         11-*) session_cost ;;
+        12-*) session_many ;;
         *) session "$lab" ;;
     esac
 done

@@ -237,7 +237,7 @@ without() {
 # in this file): README.md's make check LAB=01; each lesson's make check LAB=01,
 # make check LAB=02, make check LAB=03, make check LAB=04, make check LAB=05,
 # make check LAB=06, make check LAB=07, make check LAB=08, make check LAB=09,
-# make check LAB=10, make check LAB=11: one target, LAB given as 1, 01 or
+# make check LAB=10, make check LAB=11, make check LAB=12: one target, LAB given as 1, 01 or
 # 01-unix-stream, run on a skeleton above and on a solved lab here (lab 09,
 # whose tests run other labs' programs, in a handout of its own below).
 @test "make check passes once the solution's source is copied over the skeleton" {

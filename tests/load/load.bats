@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Load: each connection server (lab 08: each file server) serves 1000 clients one after another, then
-# 50 that arrive at once; its descriptors and resident memory stay as they
-# were. Each datagram server answers 10,000 datagrams of random sizes and
+# 50 that arrive at once (lab 12's, which serves them all at once with
+# poll(): 200, all connected before any sends); its descriptors and
+# resident memory stay as they were. Each datagram server answers 10,000 datagrams of random sizes and
 # random bytes, and still answers correctly afterwards. Not part of `make
 # test` (about a minute); CI runs it: bats tests/load/.
 
@@ -144,4 +145,59 @@ datagrams() {
     is "$lab: the server's descriptor count after the load" "$(fd_count "$SERVER_PID")" "$fds"
     [ "$(rss "$SERVER_PID")" -le "$mem" ] || fail "$lab: the server's VmRSS grew from $mem kB to $(rss "$SERVER_PID") kB"
     is "$lab: the server's sendmsg(SCM_RIGHTS) narrations" "$(grep -c 'sendmsg() = 2 bytes + SCM_RIGHTS' "$T/server.err")" 1070
+}
+
+# together12 N PORT TAG: N of lab 12's clients, all connected to the
+# server on PORT at once before any sends: each one's input, "TAG I",
+# waits for a line of $T/go (a FIFO we hold open, fd 9), which we write
+# once the server has narrated N clients at once ("(N of 250 clients)",
+# the ROUND-th time: ROUND is counted here). Their outputs go to
+# $T/TAG.I; returns when all have ended.
+ROUND=0
+together12() {
+    local n=$1 i pids=()
+    [ -p "$T/go" ] || mkfifo "$T/go"
+    exec 9<>"$T/go"
+    for ((i = 1; i <= n; i++)); do
+        { read -r _ <"$T/go"; echo "$3 $i"; } 3>&- 9>&- | "$LAB/client" 127.0.0.1 "$2" >"$T/$3.$i" 2>/dev/null 3>&- 9>&- &
+        pids+=($!)
+        echo "$!" >>"$T/pids"   # (teardown stops them, should the test fail first)
+    done
+    ROUND=$((ROUND + 1))
+    all_in() { [ "$(count "^\\[server\\] accept\\(\\) = fd [0-9]+ from .* \\($n of 250 clients\\)$" "$T/server.err")" -ge "$ROUND" ]; }
+    wait_until all_in || fail "the server never had the $n clients at once: $(grep -c 'accept() = fd' "$T/server.err") accept()s; $(tail -n 2 "$T/server.err")"
+    for ((i = 1; i <= n; i++)); do echo; done >&9
+    for i in "${pids[@]}"; do wait "$i" || true; done
+    exec 9>&-
+}
+
+@test "12 many clients: 1000 clients in a row, then 200 connected at once, sending once all are in: every one served; descriptors the same, VmRSS within 64 kB" {
+    local lab=12-many-clients i bad=0 wrong= fds mem P
+    lab_setup "$lab"
+    start_server -c 250 0
+    P=${READY##*:}
+    # A warm-up: 20 in a row, and 200 at once: the table's slots that 200
+    # clients use are touched (calloc'd pages come in as first written)
+    # before the measure.
+    clients_in_a_row 20 "$T/out" "$LAB/client" 127.0.0.1 "$P"
+    together12 200 "$P" warm
+    fds=$(fd_count "$SERVER_PID") mem=$(rss "$SERVER_PID")
+    LOOP_LIMIT=120 clients_in_a_row 1000 "$T/out" "$LAB/client" 127.0.0.1 "$P"
+    is "$lab: the reply to the 1000th client in a row" "$(cat "$T/out")" "CLIENT 1000"
+    together12 200 "$P" once
+    for ((i = 1; i <= 200; i++)); do
+        [ "$(cat "$T/once.$i")" = "ONCE $i" ] || { bad=$((bad + 1)) wrong=${wrong:-"client $i got '$(cat "$T/once.$i")'"}; }
+    done
+    note "$lab: 1000 in a row, then 200 at once ($bad wrong replies); descriptors $fds -> $(fd_count "$SERVER_PID"), VmRSS ${mem} kB -> $(rss "$SERVER_PID") kB"
+    last_match "$T/server.err" 'accept\(\) = fd [0-9]+ from .* \(200 of 250 clients\)$'
+    note "  $LINE"
+    [ "$bad" -eq 0 ] || fail "$lab: $bad of the 200 clients at once got a wrong reply; the first: $wrong"
+    [ "$(fd_count "$SERVER_PID")" -eq "$fds" ] ||
+        fail "$lab: the server has $(fd_count "$SERVER_PID") descriptors open after the load, $fds before: $(ls -l "/proc/$SERVER_PID/fd")"
+    # 64 kB: 16 pages of slack for what the C library may keep (stdio,
+    # malloc's arenas); a slot of the table is 70 kB, a leak per client
+    # 1200 times over would be far more.
+    [ "$(rss "$SERVER_PID")" -le $((mem + 64)) ] || fail "$lab: the server's VmRSS grew from $mem kB to $(rss "$SERVER_PID") kB"
+    is "$lab: the accept()s the server narrated (20 + 200 + 1000 + 200 clients)" "$(count 'accept\(\) = fd [0-9]+ from .* of 250 clients\)$' "$T/server.err")" 1420
+    is "$lab: the clients told BUSY" "$(count 'BUSY' "$T/server.err")" 0
 }
