@@ -41,11 +41,11 @@ PREFLIGHT = @CC='$(CC)' tests/preflight.sh $@
 
 # The longest files first (measured: make test prints each file's time),
 # so that the jobs end together: a long file started last is the tail.
-LONGEST := tests/05-tcp.bats tests/faults.bats tests/docs.bats tests/hostile.bats tests/12-many-clients.bats tests/07-tcp-close.bats \
-	tests/docs-lessons-unix.bats tests/01-unix-stream.bats tests/docs-lessons-inet.bats tests/06-udp.bats \
-	tests/03-unix-dgram.bats tests/04-seqpacket.bats tests/09-raw-packets.bats tests/08-fd-passing.bats \
-	tests/10-two-hosts.bats tests/bad-input.bats tests/docs-lessons-09.bats tests/11-cost.bats \
-	tests/docs-lessons-10.bats tests/docs-lessons-12.bats tests/02-socketpair.bats tests/docs-lessons-11.bats tests/docs-lessons-08.bats
+LONGEST := tests/05-tcp.bats tests/faults.bats tests/hostile.bats tests/07-tcp-close.bats tests/12-many-clients.bats \
+	tests/docs.bats tests/docs-lessons-unix.bats tests/01-unix-stream.bats tests/09-raw-packets.bats \
+	tests/docs-lessons-inet.bats tests/06-udp.bats tests/03-unix-dgram.bats tests/10-two-hosts.bats \
+	tests/docs-lessons-12.bats tests/bad-input.bats tests/11-cost.bats tests/04-seqpacket.bats tests/08-fd-passing.bats \
+	tests/docs-lessons-10.bats tests/docs-lessons-09.bats tests/docs-lessons-11.bats tests/02-socketpair.bats tests/docs-lessons-08.bats
 TESTS   := $(LONGEST) $(filter-out $(LONGEST),$(wildcard tests/*.bats))
 
 test:
