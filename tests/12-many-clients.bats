@@ -124,6 +124,11 @@ closes_at_least() {
     (($(count '^\[server\] close\(fd [0-9]+\) = 0 \(' "$T/server.err") >= $1))
 }
 
+# accepts_at_least N: the server has narrated N accept()s of a client.
+accepts_at_least() {
+    (($(count '^\[server\] accept\(\) = fd [0-9]+ from ' "$T/server.err") >= $1))
+}
+
 # emfile_told N: the server has narrated accept()'s EMFILE N times or more.
 emfile_told() {
     (($(count '^\[server\] accept\(\) = -1: Too many open files' "$T/server.err") >= $1))
@@ -310,6 +315,12 @@ line_no() {
     # a second silent client, later: its own deadline, not the first one's
     t1=$EPOCHREALTIME
     exec 6<>"/dev/tcp/127.0.0.1/$PORT"
+    # its descriptor: the 7th accept()'s (the silent one, the 5, then it)
+    WAIT_LIMIT=3 wait_until accepts_at_least 7 2>/dev/null
+    last_match "$T/server.err" '^\[server\] accept\(\) = fd ([0-9]+) from ' ||
+        fail "the second silent client's accept() is not narrated: $(tail -n 3 "$T/server.err")"
+    fd2=${BASH_REMATCH[1]}
+    note "the second silent client: $LINE"
     reply 5 3
     ms_since "$t0"
     note "the silent client, $MS ms after it connected: '$GOT'"
@@ -325,7 +336,7 @@ line_no() {
     is "the second silent client's line" "$GOT" "BYE idle"
     ((MS >= 990)) || fail "the second silent client's BYE idle came $MS ms after its connection: before -t 1"
     at_end 6
-    said '^\[server\] fd 6: BYE idle$'
+    said "^\\[server\\] fd $fd2: BYE idle\$"
 }
 
 @test "[step 7] client -i 0.005: each line waits 5 ms after the one before; the client ends with its input" {
@@ -385,7 +396,7 @@ line_no() {
     note "the other client meanwhile: $REPLIES replies, median $MEDIAN ms, slowest $MAX ms"
     is "the other client's replies" "$REPLIES" 20
     ((MAX_MS < 500)) || fail "the other client's slowest reply took $MAX_MS ms (bound: 500)"
-    line_no '^\[server\] fd 7: ERR too slow$'
+    line_no '^\[server\] fd 7: ERR too slow'
     drop=$N
     line_no '^\[server\] close\(fd 6\) = 0'
     ((drop > 0 && drop < N)) || fail "the drop (line $drop of the narration) should come while the other client is connected (its close: line $N)"
@@ -486,6 +497,34 @@ line_no() {
     echo "still here" >&6
     reply 6 3
     is "the second client's reply" "$GOT" "STILL HERE"
+    # A client that writes before it reads: its lines lie unread when the
+    # server closes; a close() then would send an RST, which may destroy
+    # the BUSY. The server sends its FIN and drops those bytes first.
+    for i in 1 2 3 4 5; do
+        run_split timeout 5 "$LAB/client" 127.0.0.1 "$PORT" < <(printf 'hello\nworld\n')
+        is "client $i of 5 that writes first: what it read" "$output" "BUSY"
+        [[ $stderr != *"reset by peer"* ]] || fail "client $i of 5 that writes first got an RST: $(tail -n 1 <<<"$stderr")"
+    done
+    note "5 clients that wrote first: BUSY each, then the server's FIN ($(tail -n 1 <<<"$stderr"))"
+}
+
+@test "the descriptor limit lowered while the server runs (prlimit --pid): poll() says EINVAL; the last clients are told BUSY until the set fits; the others are served" {
+    command -v prlimit >/dev/null || skip "needs prlimit (util-linux)"
+    serve
+    exec 5<>"/dev/tcp/127.0.0.1/$PORT" 6<>"/dev/tcp/127.0.0.1/$PORT" 7<>"/dev/tcp/127.0.0.1/$PORT"
+    server_says '\(3 of 64 clients\)$' 3
+    # 0-2, the listener, the pipe, 3 clients: poll()'s set is 6 entries
+    prlimit --pid "$SERVER_PID" --nofile=5 || fail "prlimit --pid $SERVER_PID --nofile=5 failed"
+    echo "first" >&5
+    server_says '^\[server\] poll\(6 fds\) = -1: Invalid argument: RLIMIT_NOFILE is now 5$' 3
+    said 'Invalid argument'
+    reply 5 3
+    is "the first client's reply" "$GOT" "FIRST"
+    reply 7 3
+    is "the third client's line" "$GOT" "BUSY"
+    at_end 7
+    alive "$SERVER_PID" || fail "the server is gone: $(tail -n 3 "$T/server.err")"
+    is "clients left" "$(last_match "$T/server.err" '\(([0-9]+) of 64 clients\)$' && echo "${BASH_REMATCH[1]}")" 2
 }
 
 # ---- going further ----------------------------------------------------------

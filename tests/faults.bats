@@ -914,7 +914,7 @@ served12() {
 }
 
 @test "12 many clients: a peer killed with half a line sent (its FIN), another with a reply unread (its RST): each closed, the server goes on, a client connected meanwhile is served, the descriptor count is back" {
-    local fds A HALF
+    local fds after A HALF
     lab_setup 12-many-clients
     on12
     # A client whose lines we give it one at a time (fd 5, a FIFO).
@@ -945,11 +945,12 @@ served12() {
     note "killed with a reply unread: $LINE"
     expect_line "$T/server.err" '^\[server\] read\(fd [0-9]+\) = 0: end of input; a last line without its newline is not answered$' "the half line's FIN"
     expect_line "$T/server.err" '^\[server\] read\(fd [0-9]+\) = -1: Connection reset by peer$' "the reset"
-    is "the server's descriptors, before the two peers and after" "$(fd_count "$SERVER_PID")" "$fds"
+    after=$(fd_count "$SERVER_PID")
+    is "the server's descriptors, before the two peers and after" "$after" "$fds"
     echo "after" >&5
     exec 5>&-
     wait_exit "$A"
     is "the client connected meanwhile: its exit status" "$STATUS" 0
     is "the client connected meanwhile: its replies" "$(paste -sd ' ' "$T/a.out")" "BEFORE AFTER"
-    note "the client connected meanwhile: exit 0, BEFORE AFTER; the server's descriptors: $fds before the peers, $fds after"
+    note "the client connected meanwhile: exit 0, BEFORE AFTER; the server's descriptors: $fds before the peers, $after after them"
 }

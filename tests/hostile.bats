@@ -892,7 +892,7 @@ dribble12() {
 # said12 N REGEX: N lines or more of $T/s12.err match REGEX.
 said12() { [ "$(count "$2" "$T/s12.err")" -ge "$1" ]; }
 
-@test "12 many clients: a line of 4096 bytes and one of 4097, sent a byte a write: the first comes back whole, upper-cased; the second gets ERR line too long, then the close" {
+@test "12 many clients: a line of 4096 bytes and one of 4097, sent a byte a write: the first comes back whole, upper-cased; the second gets ERR line too long, then the server's FIN, and the close" {
     on12 s12
     dribble12 4096
     is "the reply to 4096 a's: its length, and what it holds besides A's" "${#REPLY} bytes, '${REPLY//A/}'" "4096 bytes, ''"
@@ -904,7 +904,11 @@ said12() { [ "$(count "$2" "$T/s12.err")" -ge "$1" ]; }
     exec 7>&-
     last_match "$T/s12.err" 'ERR line too long'
     note "4097 bytes, a byte a write: $LINE"
-    expect_line "$T/s12.err" '^\[server\] close\(fd [0-9]+\) = 0 \(0 of 64 clients\)$' "the close after the error"
+    # the second close of a client (the first: the 4096-byte line's),
+    # after the server's FIN and our end of input
+    WAIT_LIMIT=3 wait_until said12 2 '^\[server\] close\(fd [0-9]+\) = 0 \([0-9]+ of 64 clients\)$' ||
+        fail "the server did not close the connection after the error: $(tail -n 3 "$T/s12.err")"
+    expect_line "$T/s12.err" '^\[server\] shutdown\(fd [0-9]+, SHUT_WR\) = 0' "the server's FIN after the error"
     alive "$SERVER_PID" || fail "the server exited: $(tail -n 2 "$T/s12.err")"
 }
 

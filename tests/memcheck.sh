@@ -381,15 +381,18 @@ session_many() {
     cstatus[1]=$STATUS chung[1]=$HUNG
     # accepted N: the server has narrated N accept()s that made it
     # "(2 of 2 clients)" or, N=1, the first "(1 of 2 clients)".
-    accepted() { [ "$(grep -cE "^\[server\] accept\(\) = fd [0-9]+ from .* \($2 of 2 clients\)$" "$T/$lab.server.err")" -ge "$1" ]; }
+    # (A BUSY line, "from ADDR: BUSY (2 of 2 clients)", is no accept.)
+    accepted() { [ "$(grep -cE "^\[server\] accept\(\) = fd [0-9]+ from [^ ]+ \($2 of 2 clients\)$" "$T/$lab.server.err")" -ge "$1" ]; }
+    # the long line's connection closed: the first close that leaves 1
+    long_closed() { grep -qE '^\[server\] close\(fd [0-9]+\) = 0 \(1 of 2 clients\)$' "$T/$lab.server.err"; }
     exec 7<>"/dev/tcp/127.0.0.1/$port"   # held open
     wait_until accepted 1 1
     exec 8<>"/dev/tcp/127.0.0.1/$port"   # 4097 bytes, no newline: all read, then the error
     printf '%4097s' '' >&8
     read -r -t "$LIMIT" -u 8 line || true
     got[long]=$line
-    exec 8>&-
-    wait_until accepted 1 2
+    exec 8>&-   # our FIN: the server, draining since its error, closes
+    wait_until long_closed
     exec 8<>"/dev/tcp/127.0.0.1/$port"   # held open: the second of -c 2
     wait_until accepted 2 2
     exec 9<>"/dev/tcp/127.0.0.1/$port"   # the third: BUSY

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 int clients_now, clients_max, freed;
@@ -46,11 +47,31 @@ static int queue(struct client *c, const char *buf, size_t n)
 
 void client_bye(struct client *c, const char *line)
 {
-    /* Behind the replies still queued, if they fit; one try, no wait. */
-    if (queue(c, line, strlen(line)) == 0 && write(c->fd, c->out, c->out_end) == -1)
+    /* Behind the replies still queued, if it fits and our FIN has not
+     * gone (client_flush); one try, no wait. */
+    int room = c->told < 2 && queue(c, line, strlen(line)) == 0;
+    if (room && write(c->fd, c->out, c->out_end) == -1)
         say("write(fd %d) = -1: %s", c->fd, strerror(errno));
-    say("fd %d: %.*s", c->fd, (int)strlen(line) - 1, line);
+    say("fd %d: %.*s%s", c->fd, (int)strlen(line) - 1, line, room ? ""
+        : c->told == 2 ? " (not sent: our FIN went first)" : " (not sent: no room in its queue)");
     client_close(c);
+}
+
+/* A client we cannot serve: told BUSY, then closed. A close() with its
+ * input unread would send an RST, which may destroy BUSY before it is
+ * read (tcp(7)): so our FIN first, and what it sent already is read and
+ * dropped, without waiting. What it sends later still meets an RST: best
+ * effort. Returns close()'s result. */
+static int turn_away(int fd)
+{
+    char drop[4096];
+    if (write(fd, "BUSY\n", 5) == -1)   /* a new socket's buffer is empty: no wait */
+        say("write(fd %d) = -1: %s", fd, strerror(errno));
+    int k = shutdown(fd, SHUT_WR) == 0 && set_nonblocking(fd) == 0 ? 0 : 16;
+    while (k++ < 16 && read(fd, drop, sizeof drop) > 0) {
+        /* dropped: 64 KiB at most, then close() whatever comes */
+    }
+    return close(fd);
 }
 
 int client_read(struct client *c)
@@ -184,9 +205,7 @@ int accept_clients(int lfd, struct client *table, const char *path)
             format_addr((struct sockaddr *)&peer, peerlen, name);
         if (clients_now == clients_max) {
             say("accept() = fd %d from %s: BUSY (%d of %d clients)", cfd, name, clients_now, clients_max);
-            if (write(cfd, "BUSY\n", 5) == -1)   /* a new socket's buffer is empty: no wait */
-                say("write(fd %d) = -1: %s", cfd, strerror(errno));
-            say("close(fd %d) = %d", cfd, close(cfd));
+            say("close(fd %d) = %d", cfd, turn_away(cfd));
             continue;
         }
         /* Accepted sockets do not inherit O_NONBLOCK on Linux (accept(2)). */
@@ -206,4 +225,20 @@ int accept_clients(int lfd, struct client *table, const char *path)
         say("accept() = fd %d from %s (%d of %d clients)", cfd, name, clients_now, clients_max);
     }
     return 0;
+}
+
+void clients_over_limit(struct client *table, int nfds)
+{
+    /* poll(2): EINVAL when nfds exceeds RLIMIT_NOFILE: the limit was
+     * lowered while we ran (prlimit(1) can do it to any process). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+        fail("getrlimit");
+    say("poll(%d fds) = -1: Invalid argument: RLIMIT_NOFILE is now %llu", nfds,
+        (unsigned long long)rl.rlim_cur);
+    if (clients_now == 0 || rl.rlim_cur < 4)
+        failx("poll: RLIMIT_NOFILE %llu leaves no room for a client", (unsigned long long)rl.rlim_cur);
+    for (int i = clients_max - 1; i >= 0 && (rlim_t)clients_now + 3 > rl.rlim_cur; i--)
+        if (table[i].fd != -1)
+            client_bye(&table[i], "BUSY\n");   /* the last slots first */
 }

@@ -181,6 +181,10 @@ int accept_clients(int lfd, struct client *table, const char *path);
 /* A last line to a client, best effort (it may not be read, or fit), then
  * close(): "BYE idle", "BYE shutdown", "BUSY". */
 void client_bye(struct client *c, const char *line);
+/* poll() said EINVAL: RLIMIT_NOFILE was lowered below the poll set's
+ * nfds entries while the server ran. Clients are told BUSY and closed,
+ * the last slots first, until the set fits; exits 1 if none is left. */
+void clients_over_limit(struct client *table, int nfds);
 /* close(), narrated, the slot freed. */
 void client_close(struct client *c);
 

@@ -140,6 +140,10 @@ int main(int argc, char *argv[])
         /* END TODO 2 */
         if (ready == -1 && errno == EINTR)
             continue;   /* a signal: SIGINT and SIGTERM end the loop */
+        if (ready == -1 && errno == EINVAL) {
+            clients_over_limit(table, nfds);   /* the limit went down: fewer clients */
+            continue;
+        }
         if (ready == -1)
             fail("poll");
         say("poll(%d fds, %d ms) = %d (%d of %d clients)", nfds, timeout, ready,
