@@ -885,13 +885,15 @@ served12() {
     local copts="-e trace=poll,read,write -e inject=poll,write:error=EINTR:when=1+2 -e inject=read:error=EINTR:when=40+2"
     lab_setup 12-many-clients
     TRACE_DIR=$T STRACE_OPTS=$sopts on12
-    # Both connected before either sends (their input: FIFOs on fds 5, 6).
+    # Both connected before either sends (their input: FIFOs on fds 5, 6);
+    # a line a millisecond (-i 0.001): a read() at the server for each
+    # line, 200 in all, well past the 40th, where the failures start.
     FIFO=1 lines12 a 100
-    TRACE_DIR=$T STRACE_OPTS=$copts spawn a "$LAB/client" 127.0.0.1 "$P12"
+    TRACE_DIR=$T STRACE_OPTS=$copts spawn a "$LAB/client" -i 0.001 127.0.0.1 "$P12"
     PIDS12[a]=$PID
     exec 6<&5
     FIFO=1 lines12 b 100
-    TRACE_DIR=$T STRACE_OPTS=$copts spawn b "$LAB/client" 127.0.0.1 "$P12"
+    TRACE_DIR=$T STRACE_OPTS=$copts spawn b "$LAB/client" -i 0.001 127.0.0.1 "$P12"
     PIDS12[b]=$PID
     both() { said12 1 '^\[server\] accept\(\) = fd [0-9]+ from .*\(2 of 64 clients\)$' || gone "$SERVER_PID"; }
     wait_until both && alive "$SERVER_PID" ||
