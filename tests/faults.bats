@@ -886,8 +886,8 @@ served12() {
     lab_setup 12-many-clients
     TRACE_DIR=$T STRACE_OPTS=$sopts on12
     # Both connected before either sends (their input: FIFOs on fds 5, 6);
-    # a line a millisecond (-i 0.001): a read() at the server for each
-    # line, 200 in all, well past the 40th, where the failures start.
+    # a line a millisecond (-i 0.001): the server reads them in some 140
+    # read()s (measured), well past the 40th, where the failures start.
     FIFO=1 lines12 a 100
     TRACE_DIR=$T STRACE_OPTS=$copts spawn a "$LAB/client" -i 0.001 127.0.0.1 "$P12"
     PIDS12[a]=$PID
