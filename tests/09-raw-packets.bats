@@ -138,11 +138,6 @@ call() {
     return 0
 }
 
-# matches_at_least REGEX FILE N: N lines of FILE or more match REGEX.
-matches_at_least() {
-    (($(count "$1" "$2") >= $3))
-}
-
 
 # ---- helpers ------------------------------------------------------------
 

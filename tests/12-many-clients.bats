@@ -119,21 +119,6 @@ ms_since() {
     MS=$(((${now/./} - ${1/./}) / 1000))
 }
 
-# closes_at_least N: the server has narrated N closes of a client or more.
-closes_at_least() {
-    (($(count '^\[server\] close\(fd [0-9]+\) = 0 \(' "$T/server.err") >= $1))
-}
-
-# accepts_at_least N: the server has narrated N accept()s of a client.
-accepts_at_least() {
-    (($(count '^\[server\] accept\(\) = fd [0-9]+ from ' "$T/server.err") >= $1))
-}
-
-# emfile_told N: the server has narrated accept()'s EMFILE N times or more.
-emfile_told() {
-    (($(count '^\[server\] accept\(\) = -1: Too many open files' "$T/server.err") >= $1))
-}
-
 # line_no REGEX: the number of the first line of the server's narration
 # matching the extended REGEX, in N (0: none).
 line_no() {
@@ -248,7 +233,7 @@ line_no() {
     note "the listeners polled again $MS ms after accept() failed"
     ((MS >= 900)) || fail "the listeners were polled again $MS ms after EMFILE: sooner than the 1 s rest"
     # still no descriptor: accept() fails again, and they rest again
-    WAIT_LIMIT=3 wait_until emfile_told 2 2>/dev/null
+    WAIT_LIMIT=3 wait_until matches_at_least '^\[server\] accept\(\) = -1: Too many open files' "$T/server.err" 2 2>/dev/null
     is "EMFILE narrated, before and after the retry" "$(count '^\[server\] accept\(\) = -1: Too many open files' "$T/server.err")" 2
 }
 
@@ -316,7 +301,7 @@ line_no() {
     t1=$EPOCHREALTIME
     exec 6<>"/dev/tcp/127.0.0.1/$PORT"
     # its descriptor: the 7th accept()'s (the silent one, the 5, then it)
-    WAIT_LIMIT=3 wait_until accepts_at_least 7 2>/dev/null
+    WAIT_LIMIT=3 wait_until matches_at_least '^\[server\] accept\(\) = fd [0-9]+ from ' "$T/server.err" 7 2>/dev/null
     last_match "$T/server.err" '^\[server\] accept\(\) = fd ([0-9]+) from ' ||
         fail "the second silent client's accept() is not narrated: $(tail -n 3 "$T/server.err")"
     fd2=${BASH_REMATCH[1]}
@@ -416,7 +401,7 @@ line_no() {
     is "the RST peer's exit status (stderr: $PEER_ERR)" "$STATUS" 0
     server_says '^\[server\] read\(fd 6\) = -1: Connection reset by peer$' 3
     said 'Connection reset by peer$'
-    wait_until closes_at_least 2 || fail "the server did not close the RST client's connection: $(tail -n 3 "$T/server.err")"
+    wait_until matches_at_least '^\[server\] close\(fd [0-9]+\) = 0 \(' "$T/server.err" 2 || fail "the server did not close the RST client's connection: $(tail -n 3 "$T/server.err")"
     run_split "$LAB/client" 127.0.0.1 "$PORT" <<<"served on"
     is "the next client's exit status (stderr: $stderr)" "$status" 0
     is "the next client's reply" "$output" "SERVED ON"

@@ -820,8 +820,6 @@ lines12() {
     exec 5<>"$T/$1.in"
 }
 
-# said12 N REGEX: N lines of the server's narration match REGEX.
-said12() { [ "$(count "$2" "$T/server.err")" -ge "$1" ]; }
 
 # shut12 NAME...: each client NAME has sent all its input (its
 # shutdown(SHUT_WR)).
@@ -851,7 +849,7 @@ served12() {
         spawn "$c" "$LAB/client" -i 0.005 127.0.0.1 "$P12"   # a line each 5 ms
         PIDS12[$c]=$PID
     done
-    wait_until said12 3 '^\[server\] accept\(\) = fd [0-9]+ from ' || fail "the server did not accept the 3 clients: $(tail -n 3 "$T/server.err")"
+    wait_until matches_at_least '^\[server\] accept\(\) = fd [0-9]+ from ' "$T/server.err" 3 || fail "the server did not accept the 3 clients: $(tail -n 3 "$T/server.err")"
     kill -STOP "$SERVER_PID"
     wait_until stopped "$SERVER_PID"
     read0=$(count '^\[server\] read\(fd [0-9]+\) = [0-9]+ bytes' "$T/server.err")
@@ -895,7 +893,7 @@ served12() {
     FIFO=1 lines12 b 100
     TRACE_DIR=$T STRACE_OPTS=$copts spawn b "$LAB/client" -i 0.001 127.0.0.1 "$P12"
     PIDS12[b]=$PID
-    both() { said12 1 '^\[server\] accept\(\) = fd [0-9]+ from .*\(2 of 64 clients\)$' || gone "$SERVER_PID"; }
+    both() { matches_at_least '^\[server\] accept\(\) = fd [0-9]+ from .*\(2 of 64 clients\)$' "$T/server.err" 1 || gone "$SERVER_PID"; }
     wait_until both && alive "$SERVER_PID" ||
         fail "the server did not accept both clients: $(tail -n 3 "$T/server.err")"
     cat "$T/a.lines" >&6
@@ -934,9 +932,9 @@ served12() {
     # whose reply it leaves unread.
     spawn half bash -c 'exec 7<>"/dev/tcp/127.0.0.1/$0" && printf "half a li" >&7 && exec sleep infinity' "$P12"
     HALF=$PID
-    wait_until said12 1 '^\[server\] read\(fd [0-9]+\) = 9 bytes$'
+    wait_until matches_at_least '^\[server\] read\(fd [0-9]+\) = 9 bytes$' "$T/server.err" 1
     spawn unread bash -c 'exec 7<>"/dev/tcp/127.0.0.1/$0" && printf "reply unread\nhalf" >&7 && exec sleep infinity' "$P12"
-    wait_until said12 1 '^\[server\] write\(fd [0-9]+\) = 13 bytes$'
+    wait_until matches_at_least '^\[server\] write\(fd [0-9]+\) = 13 bytes$' "$T/server.err" 1
     note "3 clients: $(grep -E '^\[server\] (read|write)\(fd [0-9]+\) = (9|13|17) bytes' "$T/server.err" | paste -sd ';' | sed 's/;/; /g')"
     kill -KILL "$HALF" "$PID"
     wait_gone "$PID" && wait "$HALF" "$PID" 2>/dev/null || true   # (reaped, quietly)

@@ -698,7 +698,7 @@ measured11() {
 }
 
 # dropped11 N: the server has narrated N clients dropped.
-dropped11() { [ "$(count 'client dropped' "$T/s11.err")" -ge "$1" ]; }
+dropped11() { matches_at_least 'client dropped' "$T/s11.err" "$1"; }
 
 @test "11 cost: headers a peer chose (sizes of 2^40, counts of 2^62, bulk beyond 2^40 bytes, negative, no number, no newline, no mode), refused at once; a bulk of 2^40 bytes or half a header, then silence: dropped after -t; a reset mid-bulk; 1000 half headers: the server serves the next each time, in bounded memory" {
     local h n=0 t0 ms hwm
@@ -889,8 +889,6 @@ dribble12() {
     read -r -t 10 -u 7 || true
 }
 
-# said12 N REGEX: N lines or more of $T/s12.err match REGEX.
-said12() { [ "$(count "$2" "$T/s12.err")" -ge "$1" ]; }
 
 @test "12 many clients: a line of 4096 bytes and one of 4097, sent a byte a write: the first comes back whole, upper-cased; the second gets ERR line too long, then the server's FIN, and the close" {
     on12 s12
@@ -906,7 +904,7 @@ said12() { [ "$(count "$2" "$T/s12.err")" -ge "$1" ]; }
     note "4097 bytes, a byte a write: $LINE"
     # the second close of a client (the first: the 4096-byte line's),
     # after the server's FIN and our end of input
-    WAIT_LIMIT=3 wait_until said12 2 '^\[server\] close\(fd [0-9]+\) = 0 \([0-9]+ of 64 clients\)$' ||
+    WAIT_LIMIT=3 wait_until matches_at_least '^\[server\] close\(fd [0-9]+\) = 0 \([0-9]+ of 64 clients\)$' "$T/s12.err" 2 ||
         fail "the server did not close the connection after the error: $(tail -n 3 "$T/s12.err")"
     expect_line "$T/s12.err" '^\[server\] shutdown\(fd [0-9]+, SHUT_WR\) = 0' "the server's FIN after the error"
     alive "$SERVER_PID" || fail "the server exited: $(tail -n 2 "$T/s12.err")"
@@ -932,9 +930,9 @@ flood12() {
                 if [ "$3" = half ]; then printf 'half a li' >&"${fds[i]}"; else printf 'reset me\n' >&"${fds[i]}"; fi
             done 2>/dev/null
             n=$((n + $2))
-            wait_until said12 $((base + n)) "$re" || exit 2
+            wait_until matches_at_least "$re" "$T/s12.err" $((base + n)) || exit 2
             for ((i = 0; i < $2; i++)); do exec {fds[i]}>&-; done
-            wait_until said12 $((closes + n)) '^\[server\] close\(fd' || exit 3
+            wait_until matches_at_least '^\[server\] close\(fd' "$T/s12.err" $((closes + n)) || exit 3
         done
     )
 }

@@ -680,6 +680,12 @@ count() {
     echo "${n:-0}"
 }
 
+# matches_at_least REGEX FILE N: N lines of FILE or more match REGEX (a
+# condition for wait_until: a narration line said N times).
+matches_at_least() {
+    (($(count "$1" "$2") >= $3))
+}
+
 # not COMMAND...: succeeds when COMMAND fails. A bare `! COMMAND` never
 # fails a bats test: bash's errexit ignores negated commands.
 not() {
