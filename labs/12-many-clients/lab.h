@@ -118,11 +118,11 @@ void parse_client_args(int argc, char *argv[], const char *usage, struct client_
 void format_addr(const struct sockaddr *sa, socklen_t len, char *out);
 
 /* getaddrinfo() returned gai, not 0: exits. EAI_NONAME (no such host, or
- * not a number where one is wanted) is a usage error (exit 2): what is a
- * name and a hint, "ADDR (numeric: ...)", and the line "bad ADDR 'x'
- * (numeric: ...)"; EAI_SYSTEM has its reason in errno; any other code,
+ * not a number where one is wanted) is a usage error (exit 2): "bad WHAT
+ * 'HOST' HINT"; EAI_SYSTEM has its reason in errno; any other code,
  * gai_strerror()'s text (exit 1). */
-_Noreturn void gai_failed(const char *usage, int gai, const char *what, const char *host);
+_Noreturn void gai_failed(const char *usage, int gai, const char *what, const char *host,
+                          const char *hint);
 
 /* fd's own address, read with getsockname(2), formatted into out: after
  * bind() to port 0 it shows the port the kernel chose. */

@@ -48,7 +48,7 @@ static int connect_to(const struct client_args *a)
     char name[ADDR_STRLEN];
     int gai = a->host == NULL ? 0 : getaddrinfo(a->host, a->port, &hints, &res);
     if (gai != 0)
-        gai_failed(usage, gai, "HOST (a name or a number: localhost, 127.0.0.1, ::1)", a->host);
+        gai_failed(usage, gai, "HOST", a->host, "(a name or a number: localhost, 127.0.0.1, ::1)");
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         int fd = socket(ai->ai_family, SOCK_STREAM, 0);
         if (fd == -1)

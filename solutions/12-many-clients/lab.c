@@ -477,11 +477,11 @@ void format_addr(const struct sockaddr *sa, socklen_t len, char *out)
         snprintf(out, ADDR_STRLEN, "%s:%s", host, port);
 }
 
-void gai_failed(const char *usage, int gai, const char *what, const char *host)
+void gai_failed(const char *usage, int gai, const char *what, const char *host,
+                const char *hint)
 {
-    if (gai == EAI_NONAME)   /* what: "ADDR (numeric: ...)": the name, then the hint */
-        usage_error(usage, "bad %.*s '%s'%s", (int)strcspn(what, " "), what, host,
-                    what + strcspn(what, " "));
+    if (gai == EAI_NONAME)
+        usage_error(usage, "bad %s '%s' %s", what, host, hint);
     if (gai == EAI_SYSTEM)
         fail("getaddrinfo %s", host);
     failx("getaddrinfo %s: %s", host, gai_strerror(gai));

@@ -62,7 +62,7 @@ int main(int argc, char *argv[])
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;   /* numbers: no DNS */
     int gai = getaddrinfo(a.host, a.port, &hints, &res);
     if (gai != 0)
-        gai_failed(usage, gai, "ADDR (numeric: 127.0.0.1, 0.0.0.0, ::1)", a.host);
+        gai_failed(usage, gai, "ADDR", a.host, "(numeric: 127.0.0.1, 0.0.0.0, ::1)");
     format_addr(res->ai_addr, res->ai_addrlen, name);
     int tfd = listener(res->ai_family, res->ai_addr, res->ai_addrlen, name);
     freeaddrinfo(res);
@@ -98,10 +98,10 @@ int main(int argc, char *argv[])
         long long now = now_ms();
         /* Out of descriptors (step 3), the listeners rest until a client
          * leaves, or a second passes (ENFILE: one may be freed elsewhere). */
-        if (resting && (freed || now >= retry))
+        if (resting && (freed || now >= retry)) {
             say("%s: the listeners are polled again", freed ? "a client left" : "1 s passed");
-        if (resting && (freed || now >= retry))
             resting = 0;
+        }
         freed = 0;
         /* TODO 1: The poll set, anew each turn: p[0] the self-pipe's read
          * end wake[0], p[1] and p[2] the listeners tfd and ufd (-1 while
